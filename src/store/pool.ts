@@ -28,6 +28,12 @@ export function createPool(opts: PoolOptions): Db {
     application_name: opts.applicationName ?? "pitwall",
   });
   pool.on("error", (err) => opts.log.warn({ err: { message: err.message } }, "idle database connection lost"));
+  // pg-pool listens for errors only while a client is idle; a checked-out client (inside
+  // inTransaction) whose server goes away would otherwise throw an uncaught 'error' event.
+  // Its pending and next queries still fail, so callers see the error and answer 503.
+  pool.on("connect", (client) => {
+    client.on("error", (err) => opts.log.warn({ err: { message: err.message } }, "database connection lost"));
+  });
   return pool;
 }
 
