@@ -67,7 +67,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     ],
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
     onLog: (message: string) => opts.log.debug({ component: "postgres" }, message.trim()),
-    onError: (err: unknown) => opts.log.warn({ component: "postgres", err }, "embedded postgres reported an error"),
+    onError: (err: unknown) =>
+      opts.log.warn({ component: "postgres", err }, "embedded postgres reported an error"),
   });
 
   if (!existsSync(join(clusterDir, "PG_VERSION"))) {
@@ -88,7 +89,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   let stopped = false;
   // Last resort when the process exits without calling stop(): ask the server for a fast
   // shutdown so it does not outlive us (a SIGKILL'd pitwall is handled at the next start).
-  const serverPid = Number.parseInt((await readFile(join(clusterDir, "postmaster.pid"), "utf8")).split("\n")[0] ?? "", 10);
+  const serverPid = Number.parseInt(
+    (await readFile(join(clusterDir, "postmaster.pid"), "utf8")).split("\n")[0] ?? "",
+    10,
+  );
   const exitGuard = () => {
     if (!stopped && serverPid) {
       try {

@@ -27,7 +27,9 @@ export function createPool(opts: PoolOptions): Db {
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? "pitwall",
   });
-  pool.on("error", (err) => opts.log.warn({ err: { message: err.message } }, "idle database connection lost"));
+  pool.on("error", (err) =>
+    opts.log.warn({ err: { message: err.message } }, "idle database connection lost"),
+  );
   // pg-pool listens for errors only while a client is idle; a checked-out client (inside
   // inTransaction) whose server goes away would otherwise throw an uncaught 'error' event.
   // Its pending and next queries still fail, so callers see the error and answer 503.
@@ -57,7 +59,10 @@ export async function inTransaction<T>(db: Db, fn: (client: DbClient) => Promise
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!err || typeof err !== "object") return false;
   const e = err as { code?: string; message?: string };
-  if (e.code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|57P0[1-3]|08\w{3}|53300)$/.test(e.code)) {
+  if (
+    e.code &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|57P0[1-3]|08\w{3}|53300)$/.test(e.code)
+  ) {
     return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(

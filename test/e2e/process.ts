@@ -47,7 +47,10 @@ export async function spawnPitwall(
   })) {
     if (v !== undefined) env[k] = v;
   }
-  const child = spawn(process.execPath, [BIN, ...(opts.args ?? ["start"])], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...(opts.args ?? ["start"])], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onData = (chunk: Buffer) => {

@@ -20,21 +20,29 @@ async function start(opts: Parameters<typeof spawnPitwall>[0] = {}) {
 }
 
 async function postgresPid(dataDir: string): Promise<number> {
-  return Number.parseInt((await readFile(join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[0] ?? "", 10);
+  return Number.parseInt(
+    (await readFile(join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[0] ?? "",
+    10,
+  );
 }
 
 describe("pitwall start (as a newcomer runs it)", () => {
   it("runs API-only on embedded defaults, says so in one line, and stops cleanly on SIGTERM", async () => {
     const p = await start();
     await p.waitForOutput(/pitwall is running/);
-    const apiOnly = p.output().split("\n").filter((l) => /API-only/.test(l));
+    const apiOnly = p
+      .output()
+      .split("\n")
+      .filter((l) => /API-only/.test(l));
     expect(apiOnly).toHaveLength(1);
 
     const health = await fetch(`${p.url}/health`);
     expect(health.status).toBe(200);
     const ready = await fetch(`${p.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ components: expect.arrayContaining([{ name: "database", state: "ok" }]) });
+    expect(await ready.json()).toMatchObject({
+      components: expect.arrayContaining([{ name: "database", state: "ok" }]),
+    });
 
     const pgPid = await postgresPid(p.dataDir);
     const stoppedAt = Date.now();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { runWithTrace } from "../../src/observability/trace.ts";
 import { listAudit, writeAudit } from "../../src/store/audit.ts";
 import { migrate } from "../../src/store/migrate.ts";
-import { runWithTrace } from "../../src/observability/trace.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 
 describe("store", () => {
@@ -32,7 +32,12 @@ describe("store", () => {
       }),
     );
     const [row] = await listAudit(t.db, { action: "mode.set" });
-    expect(row).toMatchObject({ actor_id: "42", actor_name: "Ann", target: "MAINTENANCE", trace_id: "a".repeat(32) });
+    expect(row).toMatchObject({
+      actor_id: "42",
+      actor_name: "Ann",
+      target: "MAINTENANCE",
+      trace_id: "a".repeat(32),
+    });
     expect(row?.details).toEqual({ reason: "db upgrade" });
     await expect(t.db.query("update audit_log set action = 'x'")).rejects.toThrow(/append-only/);
   });

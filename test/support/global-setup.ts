@@ -2,8 +2,8 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "../../src/store/embedded.ts";
 import { createLogger } from "../../src/observability/logger.ts";
+import { startEmbeddedPostgres } from "../../src/store/embedded.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -27,6 +27,8 @@ export async function redisAvailable(): Promise<boolean> {
   if (process.env.PITWALL_REQUIRE_REDIS === "1") {
     throw new Error(`PITWALL_REQUIRE_REDIS=1 but no Redis answers at ${url.host}`);
   }
-  console.warn(`[skip] Redis tests skipped: no redis-server reachable at ${url.host} (set REDIS_URL or start one)`);
+  console.warn(
+    `[skip] Redis tests skipped: no redis-server reachable at ${url.host} (set REDIS_URL or start one)`,
+  );
   return false;
 }

@@ -1,0 +1,50 @@
+import { parseArgs } from "node:util";
+import { runCheckConfig } from "../config/index.ts";
+import { runStart } from "./start.ts";
+
+const USAGE = `pitwall — the control desk for fleets of AI agents
+
+Usage:
+  pitwall start [--config FILE]     start the service (HTTP API, Telegram bot, delivery)
+  pitwall check-config [FILE]       validate a pitwall.yaml; exit 1 with path-precise errors
+  pitwall help                      this text
+
+Environment: TELEGRAM_BOT_TOKEN, DATABASE_URL, REDIS_URL, PITWALL_CONFIG, PORT, HOST,
+PITWALL_DATA_DIR, PITWALL_API_KEYS, TELEGRAM_API_ROOT, LOG_LEVEL (see README.md).
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "start": {
+      const { values } = parseArgs({ args: rest, options: { config: { type: "string", short: "c" } } });
+      return runStart({ configFile: values.config });
+    }
+    case "check-config": {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+      const result = await runCheckConfig(positionals[0], process.env);
+      (result.exitCode === 0 ? process.stdout : process.stderr).write(`${result.output.trimEnd()}\n`);
+      return result.exitCode;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`pitwall: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // `start` keeps running until a signal; every other command exits with its code.
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`pitwall: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
