@@ -2,14 +2,16 @@ import { createBot } from "./bot/create-bot.ts";
 import { startTelegram, type TelegramHandle } from "./bot/polling.ts";
 import type { Config } from "./config/index.ts";
 import { createCoordinator } from "./coord/index.ts";
-import type { Coordinator, LeaderHandle } from "./coord/types.ts";
-import { createOutboxApi, createOutboxWorker, type OutboxWorker } from "./delivery/index.ts";
+import type { Coordinator } from "./coord/types.ts";
+import { createOutboxApi, createOutboxWorker } from "./delivery/index.ts";
 import type { Environment } from "./env.ts";
 import { parseApiKeysEnv } from "./http/api-keys.ts";
 import { listen } from "./http/listen.ts";
 import { type ComponentStatus, createHttpServer } from "./http/server.ts";
+import { createJobRunner } from "./jobs/runner.ts";
 import type { Logger } from "./observability/logger.ts";
-import { createMetrics } from "./observability/metrics.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import type { ModuleDeps, PitwallModule } from "./services/module.ts";
 import { startEmbeddedPostgres } from "./store/embedded.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pool.ts";
@@ -22,7 +24,7 @@ export interface RunningPitwall {
   url: string;
   db: Db;
   coord: Coordinator;
-  /** Graceful shutdown: stops polling, finishes in-flight work, closes HTTP, stops Postgres. */
+  /** Graceful shutdown: stops polling and jobs, finishes in-flight work, closes HTTP, stops Postgres. */
   stop(reason?: string): Promise<void>;
 }
 
@@ -31,27 +33,40 @@ export interface StartOptions {
   configSource: string;
   env: Environment;
   log: Logger;
+  /** The clock (tests); default the system clock. */
+  now?: () => Date;
 }
 
+/** How long a dead leader's lease outlives it: another instance takes over within this. */
 const LEADER_TTL_MS = 15_000;
 
+type Closer = { name: string; close: () => Promise<void> };
+
 /**
- * The composition root: config -> store -> coordination -> http, bot, delivery. The only place
- * that wires modules together. Every started resource registers its closer, so a failure half-way
- * through startup undoes what was started, in reverse order.
+ * The feature areas, in dependency order: later ones may use what earlier ones provide (the
+ * alerts module provides the AlertSink that ops and delivery raise alerts through).
+ */
+const MODULE_FACTORIES: Array<
+  (deps: ModuleDeps) => Promise<PitwallModule & Partial<Pick<ModuleDeps, "alerts" | "mode">>>
+> = [];
+
+/**
+ * The composition root: config -> store -> coordination -> feature modules -> http, bot, delivery,
+ * leader jobs. The only place that wires modules together. Every started resource registers its
+ * closer, so a failure half-way through startup undoes what was started, in reverse order.
  */
 export async function startPitwall({
   config,
   configSource,
   env,
   log,
+  now,
 }: StartOptions): Promise<RunningPitwall> {
-  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const closers: Closer[] = [];
   const closeAll = async () => {
-    for (const { name, close } of closers.reverse()) {
+    for (const { name, close } of closers.splice(0).reverse()) {
       await close().catch((err) => log.warn({ err, component: name }, "error while stopping"));
     }
-    closers.length = 0;
   };
 
   const token = env.TELEGRAM_BOT_TOKEN;
@@ -77,13 +92,31 @@ export async function startPitwall({
     closers.push({ name: "coordination", close: () => coord.close() });
     log.info({ coordination: coord.kind, instance: coord.instanceId }, "coordination ready");
 
+    const moduleDeps: ModuleDeps = {
+      config,
+      db,
+      coord,
+      log,
+      metrics,
+      now: now ?? (() => new Date()),
+      telegramEnabled: Boolean(token),
+    };
+    const modules: PitwallModule[] = [];
+    for (const factory of MODULE_FACTORIES) {
+      const module = await factory(moduleDeps);
+      modules.push(module);
+      if (module.close) closers.push({ name: module.name, close: () => module.close!() });
+      if (module.alerts) moduleDeps.alerts = module.alerts;
+      if (module.mode) moduleDeps.mode = module.mode;
+    }
+
     let startupComplete = false;
     const componentChecks: Array<() => ComponentStatus> = [
       () => ({ name: "coordination", state: "ok", detail: coord.kind }),
     ];
-
+    const jobs = createJobRunner({ jobs: modules.flatMap((m) => m.jobs ?? []), log });
     const telegram = token
-      ? startTelegramSide({ token, config, env, db, coord, log, metrics, closers, componentChecks })
+      ? startTelegramSide({ token, config, env, db, coord, log, metrics, modules, closers, componentChecks })
       : undefined;
     if (!telegram) {
       log.warn(
@@ -92,18 +125,49 @@ export async function startPitwall({
       componentChecks.push(() => ({ name: "telegram", state: "ok", detail: "disabled (API-only)" }));
     }
 
+    // One leader runs the jobs and, in polling mode, the Telegram poller (a second poller would
+    // get 409 Conflict). Leadership moves within LEADER_TTL_MS when the leader dies.
+    let isLeader = false;
+    const leadership = coord.campaign("leader", LEADER_TTL_MS, {
+      onElected: () => {
+        isLeader = true;
+        log.info("this instance is the leader: running jobs" + (telegram ? " and polling Telegram" : ""));
+        jobs.start();
+        telegram?.startPolling();
+      },
+      onDeposed: async () => {
+        isLeader = false;
+        log.warn("leadership lost: stopping jobs and the Telegram poller");
+        await Promise.all([jobs.stop(), telegram?.stopPolling()]);
+      },
+    });
+    closers.push({
+      name: "leadership",
+      close: async () => {
+        await leadership.stop();
+        await Promise.all([jobs.stop(), telegram?.stopPolling()]);
+      },
+    });
+    componentChecks.push(() => ({
+      name: "leadership",
+      state: "ok",
+      detail: isLeader ? "leader" : "follower",
+    }));
+
     const app = await createHttpServer({
       db,
       coord,
       log,
       metrics,
-      apiKeys: [...parseApiKeysEnv(env.PITWALL_API_KEYS), ...(config.api?.keys ?? [])],
-      trustProxy: config.api?.trust_proxy ?? false,
-      failedAuthLimit: config.api?.failed_auth_limit
-        ? { count: config.api.failed_auth_limit.count, perMs: config.api.failed_auth_limit.per_ms }
-        : undefined,
+      apiKeys: [...parseApiKeysEnv(env.PITWALL_API_KEYS), ...config.api.keys],
+      trustProxy: config.api.trust_proxy,
+      failedAuthLimit: {
+        count: config.api.failed_auth_limit.count,
+        perMs: config.api.failed_auth_limit.per_ms,
+      },
       components: () => componentChecks.map((check) => check()),
       startupComplete: () => startupComplete,
+      registerRoutes: modules.flatMap((m) => m.routes ?? []),
     });
     closers.push({ name: "http", close: () => app.close() });
     const url = await listen(app, { host: env.HOST, port: env.PORT });
@@ -138,16 +202,14 @@ interface TelegramSideDeps {
   db: Db;
   coord: Coordinator;
   log: Logger;
-  metrics: ReturnType<typeof createMetrics>;
-  closers: Array<{ name: string; close: () => Promise<void> }>;
+  metrics: Metrics;
+  modules: PitwallModule[];
+  closers: Closer[];
   componentChecks: Array<() => ComponentStatus>;
 }
 
-/**
- * Every instance delivers from the shared outbox; only the leader polls Telegram (a second
- * poller would get 409 Conflict). Leadership moves when the leader dies.
- */
-function startTelegramSide(deps: TelegramSideDeps): { poller: () => TelegramHandle | undefined } {
+/** Every instance delivers from the shared outbox; only the leader polls (see startPitwall). */
+function startTelegramSide(deps: TelegramSideDeps) {
   const { token, config, env, db, coord, log, metrics, closers, componentChecks } = deps;
   const apiRoot = env.TELEGRAM_API_ROOT ?? config.telegram?.api_root;
   const operators = config.telegram?.operators ?? [];
@@ -156,11 +218,10 @@ function startTelegramSide(deps: TelegramSideDeps): { poller: () => TelegramHand
   }
 
   // The outbox owns retries of what it sends, so its Api has no auto-retry transformer.
-  const outboxApi = createOutboxApi({ token, apiRoot });
-  const worker: OutboxWorker = createOutboxWorker({
+  const worker = createOutboxWorker({
     db,
     coord,
-    api: outboxApi,
+    api: createOutboxApi({ token, apiRoot }),
     log,
     metrics,
     instanceId: coord.instanceId,
@@ -168,27 +229,16 @@ function startTelegramSide(deps: TelegramSideDeps): { poller: () => TelegramHand
   worker.start();
   closers.push({ name: "outbox", close: () => worker.stop() });
 
-  const bot = createBot(token, { operators, db, coord, log, metrics, apiRoot });
+  const bot = createBot(token, {
+    operators,
+    db,
+    coord,
+    log,
+    metrics,
+    apiRoot,
+    features: deps.modules.flatMap((m) => m.botFeatures ?? []),
+  });
   let poller: TelegramHandle | undefined;
-  const leadership: LeaderHandle = coord.campaign("telegram-poller", LEADER_TTL_MS, {
-    onElected: () => {
-      log.info("this instance is the leader: polling Telegram");
-      poller = startTelegram(bot, { log, mode: "polling" });
-    },
-    onDeposed: async () => {
-      log.warn("leadership lost: stopping the Telegram poller");
-      const current = poller;
-      poller = undefined;
-      await current?.stop();
-    },
-  });
-  closers.push({
-    name: "telegram",
-    close: async () => {
-      await leadership.stop();
-      await poller?.stop();
-    },
-  });
 
   componentChecks.push(() => {
     const delivery = worker.status();
@@ -199,10 +249,20 @@ function startTelegramSide(deps: TelegramSideDeps): { poller: () => TelegramHand
     };
   });
   componentChecks.push(() => {
-    if (!leadership.isLeader())
-      return { name: "telegram_polling", state: "ok", detail: "follower (another instance polls)" };
-    const status = poller?.status();
-    return { name: "telegram_polling", state: status?.state ?? "starting", detail: status?.lastError };
+    if (!poller)
+      return { name: "telegram_polling", state: "ok", detail: "not the leader: another instance polls" };
+    const status = poller.status();
+    return { name: "telegram_polling", state: status.state, detail: status.lastError };
   });
-  return { poller: () => poller };
+
+  return {
+    startPolling() {
+      poller ??= startTelegram(bot, { log, mode: "polling" });
+    },
+    async stopPolling() {
+      const current = poller;
+      poller = undefined;
+      await current?.stop();
+    },
+  };
 }

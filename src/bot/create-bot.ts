@@ -35,6 +35,18 @@ export interface BotDeps {
   now?: () => number;
   /** The command registry behind /help and the menus; default COMMANDS (tests pass their own). */
   commands?: readonly CommandSpec[];
+  /** Feature areas (alerts, approvals, status, ...), installed in order before the fallback. */
+  features?: readonly BotFeature[];
+}
+
+/**
+ * A feature area's part of the bot: its middleware (a Composer, plus any plugin it needs such as
+ * conversations) and the commands it serves, which join the registry behind /help and the menus.
+ */
+export interface BotFeature {
+  name: string;
+  commands?: readonly CommandSpec[];
+  install(bot: Bot<BotContext>): void;
 }
 
 /** What the poller needs from the bot besides grammY's own API. */
@@ -86,7 +98,8 @@ function countErrors(metrics: Metrics): Transformer {
  */
 export function createBot(token: string, deps: BotDeps): PitwallBot {
   const operators = new Map(deps.operators.map((operator) => [operator.id, operator]));
-  const commands = deps.commands ?? COMMANDS;
+  const features = deps.features ?? [];
+  const commands = [...(deps.commands ?? COMMANDS), ...features.flatMap((feature) => feature.commands ?? [])];
   const bot = new Bot<BotContext>(token, deps.apiRoot ? { client: { apiRoot: deps.apiRoot } } : {});
   if (deps.metrics) bot.api.config.use(countErrors(deps.metrics));
   bot.api.config.use(interactiveRetry());
@@ -116,7 +129,7 @@ export function createBot(token: string, deps: BotDeps): PitwallBot {
 
   bot.use(startFeature({ commands }));
   bot.use(languageFeature({ db: deps.db }));
-  // Later features are installed here, before the fallback.
+  for (const feature of features) feature.install(bot);
   bot.use(fallbackFeature);
 
   bot.catch((err) => handleBotError(err, token, deps.log));
