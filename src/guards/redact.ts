@@ -219,7 +219,16 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
         copy.name = value.name;
         copy.message = redactText(value.message);
       }
-      for (const [k, v] of Object.entries(value)) copy[k] = keyed(k, v, ancestors);
+      // defineProperty, not assignment: a JSON "__proto__" key must survive as an own key, or a
+      // prompt built from the copy would silently hide part of what the agent sent.
+      for (const [k, v] of Object.entries(value)) {
+        Object.defineProperty(copy, k, {
+          value: keyed(k, v, ancestors),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
       return copy;
     } finally {
       ancestors.delete(value);

@@ -259,3 +259,11 @@ describe("pathological input", () => {
     expect(typeof out).toBe("string");
   });
 });
+
+describe("redactValue keeps every key an agent sent", () => {
+  it("keeps a JSON __proto__ key as an own property", () => {
+    const args = JSON.parse('{"cmd":"ls","__proto__":{"cmd":"rm -rf /"}}');
+    const copy = createRedactor().redactValue(args) as Record<string, unknown>;
+    expect(JSON.stringify(copy)).toBe('{"cmd":"ls","__proto__":{"cmd":"rm -rf /"}}');
+  });
+});
