@@ -459,6 +459,8 @@ const checkSchema = z
     }, "an HTTP status").optional(),
     method: zEnum(["GET", "HEAD", "POST"]).optional(),
     headers: z.record(z.string(), zLabelValue).optional(),
+    /** http: text the response body must contain. */
+    expect_body: zText.optional(),
     /** disk and memory: when the check fails; defaults to alerting.thresholds.disk / .memory. */
     threshold: zComparison.optional(),
   })
@@ -476,7 +478,7 @@ const checkSchema = z
       return;
     }
     const kind = kinds[0]!;
-    for (const field of ["expect_status", "method", "headers"] as const) {
+    for (const field of ["expect_status", "method", "headers", "expect_body"] as const) {
       if (check[field] !== undefined && kind !== "http") {
         ctx.addIssue({ code: "custom", message: "only applies to http checks", path: [field] });
       }
