@@ -73,6 +73,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     // Our own one-line access log below; Fastify's would log the URL with its query string.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "req_id" }),
     bodyLimit: bodyLimitBytes,
+    // Route handlers validate their own parameters (a breaker name over 64 chars is a 400 naming
+    // the rule); Fastify's default of 100 would answer 414 before any handler runs.
+    maxParamLength: 1024,
     trustProxy: deps.trustProxy ?? false,
     // Malformed URLs are refused by the router before any hook runs; answer them in our shape too.
     frameworkErrors: (err, request, reply) => {
