@@ -66,7 +66,7 @@ export type PitwallBot = Bot<BotContext> & { readonly pitwall: PitwallBotExtras 
  * The poller's own calls are left alone: it retries them with its back-off and reports them in its
  * status (one place per path).
  */
-const POLLER_METHODS = new Set(["getUpdates", "getMe", "deleteWebhook"]);
+const POLLER_METHODS = new Set(["getUpdates", "getMe", "deleteWebhook", "setWebhook", "getWebhookInfo"]);
 
 function interactiveRetry(): Transformer {
   const retry = autoRetry({ maxRetryAttempts: 1, maxDelaySeconds: 3, rethrowHttpErrors: true });
