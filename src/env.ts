@@ -32,6 +32,11 @@ const envSchema = z.object({
   PITWALL_API_KEYS: z.string().optional(),
   TELEGRAM_API_ROOT: z.url({ error: "expected a URL like http://127.0.0.1:8081" }).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  /** `npm start -- --demo` for those who prefer the environment (console mode only). */
+  PITWALL_DEMO: z
+    .enum(["1", "0", "true", "false"], { error: "expected 1 or 0 (true or false)" })
+    .transform((value) => value === "1" || value === "true")
+    .default(false),
 });
 
 export type Environment = z.infer<typeof envSchema> & { dataDir: string };

@@ -1,17 +1,32 @@
+import { randomBytes } from "node:crypto";
 import { createBot } from "./bot/create-bot.ts";
 import { startTelegram, type TelegramHandle } from "./bot/polling.ts";
+import { startWebhook, telegramWebhookRoute } from "./bot/webhook.ts";
 import type { Config } from "./config/index.ts";
+import {
+  ConsoleConfigError,
+  type ConsolePlan,
+  consoleRoutes,
+  demoConfig,
+  LOCAL_PACING,
+  type LocalTelegram,
+  planLocalConsole,
+  startDemo,
+  startLocalTelegram,
+} from "./console/index.ts";
 import { createCoordinator } from "./coord/index.ts";
 import type { Coordinator } from "./coord/types.ts";
 import { createOutboxApi, createOutboxWorker } from "./delivery/index.ts";
 import type { Environment } from "./env.ts";
-import { parseApiKeysEnv } from "./http/api-keys.ts";
+import { type ApiKey, parseApiKeysEnv } from "./http/api-keys.ts";
 import { listen } from "./http/listen.ts";
 import { type ComponentStatus, createHttpServer } from "./http/server.ts";
+import { createRetentionJob } from "./jobs/retention.ts";
 import { createJobRunner } from "./jobs/runner.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import type { ModuleDeps, PitwallModule } from "./services/module.ts";
+import { createOpsModule } from "./services/ops/module.ts";
 import { startEmbeddedPostgres } from "./store/embedded.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pool.ts";
@@ -35,6 +50,11 @@ export interface StartOptions {
   log: Logger;
   /** The clock (tests); default the system clock. */
   now?: () => Date;
+  /**
+   * Play the demo stream through the HTTP API (`--demo` / PITWALL_DEMO=1). Only with the local
+   * console: a real bot's chats never get demo traffic.
+   */
+  demo?: boolean;
 }
 
 /** How long a dead leader's lease outlives it: another instance takes over within this. */
@@ -48,7 +68,7 @@ type Closer = { name: string; close: () => Promise<void> };
  */
 const MODULE_FACTORIES: Array<
   (deps: ModuleDeps) => Promise<PitwallModule & Partial<Pick<ModuleDeps, "alerts" | "mode">>>
-> = [];
+> = [createOpsModule];
 
 /**
  * The composition root: config -> store -> coordination -> feature modules -> http, bot, delivery,
@@ -61,6 +81,7 @@ export async function startPitwall({
   env,
   log,
   now,
+  demo,
 }: StartOptions): Promise<RunningPitwall> {
   const closers: Closer[] = [];
   const closeAll = async () => {
@@ -74,6 +95,15 @@ export async function startPitwall({
     throw new StartupError(
       `${configSource} has a telegram section but TELEGRAM_BOT_TOKEN is not set: set it to your bot's token from @BotFather, or remove the telegram section to run without Telegram`,
     );
+  }
+  // No token and no telegram section (a newcomer's first run): a local Telegram in this process
+  // and the web console at /console, unless console.enabled is false or HOST is not loopback.
+  let consolePlan: ConsolePlan | undefined;
+  try {
+    consolePlan = token ? undefined : planLocalConsole(config, env.HOST);
+  } catch (err) {
+    if (err instanceof ConsoleConfigError) throw new StartupError(`${configSource}: ${err.message}`);
+    throw err;
   }
 
   try {
@@ -92,14 +122,26 @@ export async function startPitwall({
     closers.push({ name: "coordination", close: () => coord.close() });
     log.info({ coordination: coord.kind, instance: coord.instanceId }, "coordination ready");
 
+    let local: LocalTelegram | undefined;
+    if (consolePlan?.kind === "console") {
+      const started = await startLocalTelegram({ log });
+      local = started;
+      closers.push({ name: "local Bot API", close: () => started.stop() });
+    }
+    const runDemo = demo === true && local !== undefined;
+    // The local run behaves as if it had a telegram section: its operators and chats.
+    const effectiveConfig: Config = local
+      ? { ...(runDemo ? demoConfig(config) : config), telegram: local.telegram }
+      : config;
+
     const moduleDeps: ModuleDeps = {
-      config,
+      config: effectiveConfig,
       db,
       coord,
       log,
       metrics,
       now: now ?? (() => new Date()),
-      telegramEnabled: Boolean(token),
+      telegramEnabled: Boolean(token) || local !== undefined,
     };
     const modules: PitwallModule[] = [];
     for (const factory of MODULE_FACTORIES) {
@@ -114,16 +156,59 @@ export async function startPitwall({
     const componentChecks: Array<() => ComponentStatus> = [
       () => ({ name: "coordination", state: "ok", detail: coord.kind }),
     ];
-    const jobs = createJobRunner({ jobs: modules.flatMap((m) => m.jobs ?? []), log });
-    const telegram = token
-      ? startTelegramSide({ token, config, env, db, coord, log, metrics, modules, closers, componentChecks })
+    const jobs = createJobRunner({
+      jobs: [
+        ...modules.flatMap((m) => m.jobs ?? []),
+        createRetentionJob({ db, config: effectiveConfig, log, now: moduleDeps.now }),
+      ],
+      log,
+    });
+    const botToken = token ?? local?.token;
+    const telegram = botToken
+      ? startTelegramSide({
+          token: botToken,
+          config: effectiveConfig,
+          env,
+          db,
+          coord,
+          log,
+          metrics,
+          modules,
+          closers,
+          componentChecks,
+          local,
+        })
       : undefined;
-    if (!telegram) {
-      log.warn(
-        "No TELEGRAM_BOT_TOKEN and no telegram section in the config: running API-only (nothing is delivered to Telegram)",
-      );
+    if (local) {
+      componentChecks.push(() => ({ name: "telegram", state: "ok", detail: "local console (no bot token)" }));
+    } else if (!telegram) {
+      if (consolePlan?.kind === "api-only") log.warn(consolePlan.reason);
       componentChecks.push(() => ({ name: "telegram", state: "ok", detail: "disabled (API-only)" }));
     }
+    if (demo && !runDemo) {
+      log.warn(
+        "--demo plays only into the local console (no TELEGRAM_BOT_TOKEN, no telegram section): ignored",
+      );
+    }
+    // The demo's agent acts through the public API with a key that lives as long as this process.
+    const demoKey: ApiKey | undefined = runDemo
+      ? { name: "pitwall-demo", key: randomBytes(24).toString("base64url"), scopes: ["all"] }
+      : undefined;
+    const consoleSide =
+      local && consolePlan?.kind === "console"
+        ? consoleRoutes({
+            emulator: local.api.emulator,
+            log,
+            coord,
+            password: consolePlan.password,
+            allowRemote: consolePlan.allowRemote,
+            failedAuthLimit: {
+              count: config.api.failed_auth_limit.count,
+              perMs: config.api.failed_auth_limit.per_ms,
+            },
+            demo: runDemo,
+          })
+        : undefined;
 
     // One leader runs the jobs and, in polling mode, the Telegram poller (a second poller would
     // get 409 Conflict). Leadership moves within LEADER_TTL_MS when the leader dies.
@@ -131,7 +216,7 @@ export async function startPitwall({
     const leadership = coord.campaign("leader", LEADER_TTL_MS, {
       onElected: () => {
         isLeader = true;
-        log.info("this instance is the leader: running jobs" + (telegram ? " and polling Telegram" : ""));
+        log.info(`this instance is the leader: running jobs${telegram ? ` and ${telegram.leaderDuty}` : ""}`);
         jobs.start();
         telegram?.startPolling();
       },
@@ -159,7 +244,7 @@ export async function startPitwall({
       coord,
       log,
       metrics,
-      apiKeys: [...parseApiKeysEnv(env.PITWALL_API_KEYS), ...config.api.keys],
+      apiKeys: [...parseApiKeysEnv(env.PITWALL_API_KEYS), ...config.api.keys, ...(demoKey ? [demoKey] : [])],
       trustProxy: config.api.trust_proxy,
       failedAuthLimit: {
         count: config.api.failed_auth_limit.count,
@@ -167,10 +252,21 @@ export async function startPitwall({
       },
       components: () => componentChecks.map((check) => check()),
       startupComplete: () => startupComplete,
-      registerRoutes: modules.flatMap((m) => m.routes ?? []),
+      registerRoutes: [
+        ...modules.flatMap((m) => m.routes ?? []),
+        ...(telegram?.routes ?? []),
+        ...(consoleSide ? [consoleSide.register] : []),
+      ],
     });
-    closers.push({ name: "http", close: () => app.close() });
+    closers.push({ name: "http", close: () => closeHttp(app) });
+    // Open console pages are cut before the HTTP server waits for its requests to finish.
+    if (consoleSide) closers.push({ name: "console", close: async () => consoleSide.stream.close() });
     const url = await listen(app, { host: env.HOST, port: env.PORT });
+    if (local) log.warn(`No TELEGRAM_BOT_TOKEN: open ${url}/console to use pitwall in a local chat`);
+    if (demoKey) {
+      const demoRun = startDemo({ baseUrl: url, apiKey: demoKey.key, log });
+      closers.push({ name: "demo", close: () => demoRun.stop() });
+    }
 
     startupComplete = true;
     log.info({ url, config: configSource }, "pitwall is running");
@@ -206,12 +302,14 @@ interface TelegramSideDeps {
   modules: PitwallModule[];
   closers: Closer[];
   componentChecks: Array<() => ComponentStatus>;
+  /** The local Bot API of a console run: the bot and the outbox talk to it instead of Telegram. */
+  local?: LocalTelegram;
 }
 
 /** Every instance delivers from the shared outbox; only the leader polls (see startPitwall). */
 function startTelegramSide(deps: TelegramSideDeps) {
   const { token, config, env, db, coord, log, metrics, closers, componentChecks } = deps;
-  const apiRoot = env.TELEGRAM_API_ROOT ?? config.telegram?.api_root;
+  const apiRoot = deps.local?.apiRoot ?? env.TELEGRAM_API_ROOT ?? config.telegram?.api_root;
   const operators = config.telegram?.operators ?? [];
   if (operators.length === 0) {
     log.warn("telegram.operators is empty: the bot will refuse everyone until operators are configured");
@@ -225,6 +323,8 @@ function startTelegramSide(deps: TelegramSideDeps) {
     log,
     metrics,
     instanceId: coord.instanceId,
+    // Telegram's limits do not apply to the local Bot API (see LOCAL_PACING).
+    ...(deps.local ? { pacing: LOCAL_PACING } : {}),
   });
   worker.start();
   closers.push({ name: "outbox", close: () => worker.stop() });
@@ -240,6 +340,30 @@ function startTelegramSide(deps: TelegramSideDeps) {
   });
   let poller: TelegramHandle | undefined;
 
+  // Webhook mode: every instance takes updates on this route, which createHttpServer registers
+  // later (startTelegramSide runs before it); only the leader sets the webhook (startPolling).
+  // A console run always polls its in-process Bot API.
+  const webhook = !deps.local && config.telegram?.mode === "webhook" ? config.telegram.webhook : null;
+  const webhookRoute = webhook
+    ? telegramWebhookRoute(bot, {
+        path: new URL(webhook.url).pathname,
+        secretToken: webhook.secret_token,
+        coord,
+        log,
+        metrics,
+      })
+    : undefined;
+  // Closers run in reverse: this runs after the HTTP server closed, so updates whose handling
+  // outlived their request (answered 200 after 8 s) finish before the pool closes.
+  if (webhookRoute) {
+    closers.push({
+      name: "telegram webhook",
+      close: async () => {
+        await webhookRoute.drain();
+      },
+    });
+  }
+
   componentChecks.push(() => {
     const delivery = worker.status();
     return {
@@ -249,15 +373,28 @@ function startTelegramSide(deps: TelegramSideDeps) {
     };
   });
   componentChecks.push(() => {
-    if (!poller)
-      return { name: "telegram_polling", state: "ok", detail: "not the leader: another instance polls" };
+    const name = webhook ? "telegram_webhook" : "telegram_polling";
+    if (webhookRoute && webhookRoute.status().state !== "ok")
+      return { name, state: "starting", detail: "waiting for getMe: webhook requests get 503 until then" };
+    if (!poller) {
+      const detail = webhook
+        ? "taking webhook updates; the leader keeps the webhook set"
+        : "not the leader: another instance polls";
+      return { name, state: "ok", detail };
+    }
     const status = poller.status();
-    return { name: "telegram_polling", state: status.state, detail: status.lastError };
+    return { name, state: status.state, detail: status.lastError };
   });
 
   return {
+    /** The webhook route for createHttpServer's registerRoutes (empty in polling mode). */
+    routes: webhookRoute ? [webhookRoute] : [],
+    leaderDuty: webhook ? "keeping the Telegram webhook set" : "polling Telegram",
+    /** On the leader: polling mode polls; webhook mode sets the webhook (never deletes it on stop). */
     startPolling() {
-      poller ??= startTelegram(bot, { log, mode: "polling" });
+      poller ??= webhook
+        ? startWebhook(bot, { url: webhook.url, secretToken: webhook.secret_token, log })
+        : startTelegram(bot, { log, mode: "polling" });
     },
     async stopPolling() {
       const current = poller;
@@ -265,4 +402,18 @@ function startTelegramSide(deps: TelegramSideDeps) {
       await current?.stop();
     },
   };
+}
+
+/**
+ * Closes the HTTP server without waiting out keep-alive timers: a client that just got its
+ * answer keeps its connection open (idle) for up to 72 s, past the 10 s shutdown budget; idle
+ * connections are closed as they appear while in-flight requests finish.
+ */
+async function closeHttp(app: Awaited<ReturnType<typeof createHttpServer>>): Promise<void> {
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 200);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
 }

@@ -5,20 +5,25 @@ import { runStart } from "./start.ts";
 const USAGE = `pitwall — the control desk for fleets of AI agents
 
 Usage:
-  pitwall start [--config FILE]     start the service (HTTP API, Telegram bot, delivery)
+  pitwall start [--config FILE] [--demo]
+                                    start the service (HTTP API, Telegram bot, delivery);
+                                    --demo plays a demo stream into the local console
   pitwall check-config [FILE]       validate a pitwall.yaml; exit 1 with path-precise errors
   pitwall help                      this text
 
 Environment: TELEGRAM_BOT_TOKEN, DATABASE_URL, REDIS_URL, PITWALL_CONFIG, PORT, HOST,
-PITWALL_DATA_DIR, PITWALL_API_KEYS, TELEGRAM_API_ROOT, LOG_LEVEL (see README.md).
+PITWALL_DATA_DIR, PITWALL_API_KEYS, TELEGRAM_API_ROOT, LOG_LEVEL, PITWALL_DEMO (see README.md).
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "start": {
-      const { values } = parseArgs({ args: rest, options: { config: { type: "string", short: "c" } } });
-      return runStart({ configFile: values.config });
+      const { values } = parseArgs({
+        args: rest,
+        options: { config: { type: "string", short: "c" }, demo: { type: "boolean" } },
+      });
+      return runStart({ configFile: values.config, demo: values.demo });
     }
     case "check-config": {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });

@@ -10,7 +10,7 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
  * trace), starts pitwall, and shuts it down gracefully on SIGINT/SIGTERM. Returns -1 while running
  * (the process stays alive), or the exit code when startup failed.
  */
-export async function runStart(opts: { configFile?: string }): Promise<number> {
+export async function runStart(opts: { configFile?: string; demo?: boolean }): Promise<number> {
   const envResult = readEnvironment(process.env);
   if (!envResult.ok) {
     process.stderr.write(
@@ -30,7 +30,13 @@ export async function runStart(opts: { configFile?: string }): Promise<number> {
   const log = createLogger({ level: env.LOG_LEVEL });
   let running: Awaited<ReturnType<typeof startPitwall>>;
   try {
-    running = await startPitwall({ config: loaded.config, configSource: loaded.source, env, log });
+    running = await startPitwall({
+      config: loaded.config,
+      configSource: loaded.source,
+      env,
+      log,
+      demo: opts.demo === true || env.PITWALL_DEMO,
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.debug({ err }, "startup failed");

@@ -75,7 +75,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     bodyLimit: bodyLimitBytes,
     // Route handlers validate their own parameters (a breaker name over 64 chars is a 400 naming
     // the rule); Fastify's default of 100 would answer 414 before any handler runs.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     trustProxy: deps.trustProxy ?? false,
     // Malformed URLs are refused by the router before any hook runs; answer them in our shape too.
     frameworkErrors: (err, request, reply) => {

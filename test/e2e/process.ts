@@ -113,3 +113,27 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Stops a pitwall a test started: SIGTERM (graceful, stops its PostgreSQL), then SIGKILL after
+ * 10 s. A test that killed pitwall with SIGKILL leaves its PostgreSQL running; that orphan is
+ * stopped too, so test runs never leave servers behind.
+ */
+export async function stopPitwall(p: PitwallProcess): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) {
+    p.child.kill("SIGTERM");
+    const timer = setTimeout(() => p.child.kill("SIGKILL"), 10_000);
+    await p.exited;
+    clearTimeout(timer);
+  }
+  let pgPid = 0;
+  try {
+    pgPid = Number.parseInt(readFileSync(`${p.dataDir}/pg/postmaster.pid`, "utf8").split("\n")[0] ?? "", 10);
+  } catch {
+    return; // no server was started, or it stopped cleanly and removed its pid file
+  }
+  if (pgPid && isAlive(pgPid)) {
+    process.kill(pgPid, "SIGINT");
+    for (let i = 0; i < 100 && isAlive(pgPid); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,16 +1,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { isAlive, makeDataDir, type PitwallProcess, spawnPitwall } from "./process.ts";
+import { isAlive, makeDataDir, type PitwallProcess, spawnPitwall, stopPitwall } from "./process.ts";
 
 const running: PitwallProcess[] = [];
 afterEach(async () => {
-  for (const p of running.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill("SIGKILL");
-      await p.exited;
-    }
-  }
+  await Promise.all(running.splice(0).map(stopPitwall));
 });
 
 async function start(opts: Parameters<typeof spawnPitwall>[0] = {}) {
@@ -27,14 +22,17 @@ async function postgresPid(dataDir: string): Promise<number> {
 }
 
 describe("pitwall start (as a newcomer runs it)", () => {
-  it("runs API-only on embedded defaults, says so in one line, and stops cleanly on SIGTERM", async () => {
+  it("runs on embedded defaults with the local console, says so in one line, and stops cleanly on SIGTERM", async () => {
     const p = await start();
     await p.waitForOutput(/pitwall is running/);
-    const apiOnly = p
+    const consoleLine = p
       .output()
       .split("\n")
-      .filter((l) => /API-only/.test(l));
-    expect(apiOnly).toHaveLength(1);
+      .filter((l) => /No TELEGRAM_BOT_TOKEN/.test(l));
+    expect(consoleLine).toHaveLength(1);
+    expect(consoleLine[0]).toContain(
+      `"No TELEGRAM_BOT_TOKEN: open ${p.url}/console to use pitwall in a local chat"`,
+    );
 
     const health = await fetch(`${p.url}/health`);
     expect(health.status).toBe(200);

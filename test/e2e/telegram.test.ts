@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeBotApi, startFakeBotApi } from "../fake-bot-api/index.ts";
-import { makeDataDir, type PitwallProcess, spawnPitwall } from "./process.ts";
+import { makeDataDir, type PitwallProcess, spawnPitwall, stopPitwall } from "./process.ts";
 
 const ADMIN = { id: 4242, first_name: "Dana", is_bot: false };
 const STRANGER = { id: 777, first_name: "Eve", is_bot: false };
@@ -21,12 +21,7 @@ async function startWithTelegram(telegram: FakeBotApi): Promise<PitwallProcess> 
     args: ["start", "--config", configFile],
     env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
   });
-  cleanup.push(async () => {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill("SIGKILL");
-      await p.exited;
-    }
-  });
+  cleanup.push(() => stopPitwall(p));
   return p;
 }
 

@@ -1,7 +1,7 @@
 import { Api, GrammyError, HttpError } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakeBotApi } from "./server.ts";
-import type { FakeBotApi } from "./types.ts";
+import { startFakeBotApi } from "../../src/telegram-emulator/server.ts";
+import type { FakeBotApi } from "../../src/telegram-emulator/types.ts";
 
 let now = 1_700_000_000_000;
 let server: FakeBotApi;

@@ -1,8 +1,8 @@
 import { Api, GrammyError } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FloodControl } from "./flood.ts";
-import { startFakeBotApi } from "./server.ts";
-import type { FakeBotApi } from "./types.ts";
+import { FloodControl } from "../../src/telegram-emulator/flood.ts";
+import { startFakeBotApi } from "../../src/telegram-emulator/server.ts";
+import type { FakeBotApi } from "../../src/telegram-emulator/types.ts";
 
 const START = 1_700_000_000_000;
 const PRIVATE = 1001;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { findEntities, formatText, textLength } from "./format.ts";
-import { EntityParseError, parseHtml } from "./html.ts";
+import { findEntities, formatText, textLength } from "../../src/telegram-emulator/format.ts";
+import { EntityParseError, parseHtml } from "../../src/telegram-emulator/html.ts";
 
 function parseError(html: string): string {
   try {

@@ -1,7 +1,7 @@
 import { Api, GrammyError, InputFile } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakeBotApi } from "./server.ts";
-import type { FakeBotApi, UploadedFile } from "./types.ts";
+import { startFakeBotApi } from "../../src/telegram-emulator/server.ts";
+import type { FakeBotApi, UploadedFile } from "../../src/telegram-emulator/types.ts";
 
 const ALICE = { id: 1001, first_name: "Alice", username: "alice" };
 const GROUP = -4_000_000_001;

@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Api, Bot, GrammyError } from "grammy";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startFakeBotApi } from "./server.ts";
-import type { FakeBotApi, Update } from "./types.ts";
+import { startFakeBotApi } from "../../src/telegram-emulator/server.ts";
+import type { FakeBotApi, Update } from "../../src/telegram-emulator/types.ts";
 
 const ALICE = { id: 1001, first_name: "Alice", username: "alice" };
 const OPS = { id: -1_001_234_567_890, title: "ops" };

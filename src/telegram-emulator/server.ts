@@ -33,6 +33,7 @@ export async function startFakeBotApi(options: FakeBotApiOptions = {}): Promise<
     lengthUnit: options.lengthUnit ?? "codepoint",
     webhookRetryMs: options.webhookRetryMs ?? 200,
     allowInsecureLoopbackWebhook: true,
+    ...(options.maxRecordedCalls === undefined ? {} : { maxRecordedCalls: options.maxRecordedCalls }),
   });
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
@@ -134,6 +135,7 @@ export async function startFakeBotApi(options: FakeBotApiOptions = {}): Promise<
     apiRoot: `http://${host}:${address.port}`,
     token,
     botUser,
+    emulator,
     calls: emulator.calls,
     callsOf: (method) => emulator.callsOf(method),
     messages: (chatId) => emulator.messages(chatId),

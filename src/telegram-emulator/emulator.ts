@@ -38,7 +38,17 @@ export interface EmulatorOptions {
   webhookRetryMs: number;
   /** Whether a loopback http:// webhook is acceptable (the fake's test servers have no TLS). */
   allowInsecureLoopbackWebhook: boolean;
+  /**
+   * Keep only the last N recorded calls (the console runs for days; tests keep every call).
+   * Default: unbounded.
+   */
+  maxRecordedCalls?: number;
 }
+
+/** What changed in a chat, for a live view (the console): the message's state after the change. */
+export type EmulatorChange =
+  | { kind: "message"; chatId: number; message: StoredMessage }
+  | { kind: "callback_answer"; callbackQueryId: string; answer: CallbackAnswer };
 
 export interface ApiRequest {
   method: string;
@@ -123,6 +133,7 @@ export class BotApiEmulator {
   private sequence = 0;
   private callbackSequence = 0;
   private readonly callListeners = new Set<(call: RecordedCall) => void>();
+  private readonly changeListeners = new Set<(change: EmulatorChange) => void>();
   private readonly longPollListeners = new Set<() => void>();
   private readonly failures = new Map<string, PendingFailure[]>();
   private readonly callbackQueries = new Map<string, { query: CallbackQuery; answer?: CallbackAnswer }>();
@@ -215,6 +226,15 @@ export class BotApiEmulator {
 
   // ---- test-facing API -------------------------------------------------------------------
 
+  /**
+   * Calls `listener` after every change a user would see: a message sent, injected, edited or
+   * deleted, a callback query answered. Returns a function that unsubscribes.
+   */
+  onChange(listener: (change: EmulatorChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   callsOf(method: string): RecordedCall[] {
     const wanted = method.toLowerCase();
     return this.calls.filter((call) => call.method.toLowerCase() === wanted);
@@ -298,6 +318,7 @@ export class BotApiEmulator {
     if (input.threadId !== undefined) message.message_thread_id = input.threadId;
     if (input.replyTo !== undefined) message.reply_to_message_id = input.replyTo;
     state.messages.set(message.message_id, message);
+    this.emitMessage(message);
     return this.injectUpdate({ message: this.renderMessage(state, message) });
   }
 
@@ -408,7 +429,24 @@ export class BotApiEmulator {
 
   private record(call: RecordedCall): void {
     this.calls.push(call);
+    const max = this.options.maxRecordedCalls;
+    if (max !== undefined && this.calls.length > max) this.calls.splice(0, this.calls.length - max);
     for (const listener of [...this.callListeners]) listener(call);
+  }
+
+  private emit(change: EmulatorChange): void {
+    for (const listener of [...this.changeListeners]) {
+      try {
+        listener(change);
+      } catch {
+        // A viewer's failure must not fail the Bot API call that caused the change.
+      }
+    }
+  }
+
+  private emitMessage(message: StoredMessage): void {
+    if (this.changeListeners.size === 0) return;
+    this.emit({ kind: "message", chatId: message.chat_id, message: snapshot(message) });
   }
 
   private takeFailure(method: string): FailureSpec | undefined {
@@ -542,6 +580,7 @@ export class BotApiEmulator {
     const replyTo = this.replyTarget(state, params);
     if (replyTo !== undefined) message.reply_to_message_id = replyTo;
     state.messages.set(message.message_id, message);
+    this.emitMessage(message);
     return message;
   }
 
@@ -562,6 +601,7 @@ export class BotApiEmulator {
     message.edited += 1;
     message.edit_date = this.unixNow();
     this.consumeFlood(state);
+    this.emitMessage(message);
     return this.renderMessage(state, message);
   }
 
@@ -898,6 +938,7 @@ export class BotApiEmulator {
       throw badRequest("message can't be deleted");
     }
     message.deleted = true;
+    this.emitMessage(message);
     return true;
   }
 
@@ -918,6 +959,7 @@ export class BotApiEmulator {
     if (url !== undefined && url !== "") answer.url = url;
     if (typeof params.cache_time === "number") answer.cache_time = params.cache_time;
     entry.answer = answer;
+    if (id !== undefined) this.emit({ kind: "callback_answer", callbackQueryId: id, answer: { ...answer } });
     return true;
   }
 
