@@ -17,6 +17,7 @@ import {
 import { createCoordinator } from "./coord/index.ts";
 import type { Coordinator } from "./coord/types.ts";
 import { createOutboxApi, createOutboxWorker } from "./delivery/index.ts";
+import { createDeliveryAlertHandler, createNotifiers, type Notifiers } from "./delivery/notifiers/index.ts";
 import type { Environment } from "./env.ts";
 import { type ApiKey, parseApiKeysEnv } from "./http/api-keys.ts";
 import { listen } from "./http/listen.ts";
@@ -25,6 +26,7 @@ import { createRetentionJob } from "./jobs/retention.ts";
 import { createJobRunner } from "./jobs/runner.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { createAlertsModule } from "./services/alerts/module.ts";
 import type { ModuleDeps, PitwallModule } from "./services/module.ts";
 import { createOpsModule } from "./services/ops/module.ts";
 import { startEmbeddedPostgres } from "./store/embedded.ts";
@@ -67,8 +69,11 @@ type Closer = { name: string; close: () => Promise<void> };
  * alerts module provides the AlertSink that ops and delivery raise alerts through).
  */
 const MODULE_FACTORIES: Array<
-  (deps: ModuleDeps) => Promise<PitwallModule & Partial<Pick<ModuleDeps, "alerts" | "mode">>>
-> = [createOpsModule];
+  (
+    deps: ModuleDeps,
+    extras: { notifiers: Notifiers },
+  ) => Promise<PitwallModule & Partial<Pick<ModuleDeps, "alerts" | "mode">>>
+> = [(deps, { notifiers }) => createAlertsModule({ ...deps, notifiers }), (deps) => createOpsModule(deps)];
 
 /**
  * The composition root: config -> store -> coordination -> feature modules -> http, bot, delivery,
@@ -134,6 +139,11 @@ export async function startPitwall({
       ? { ...(runDemo ? demoConfig(config) : config), telegram: local.telegram }
       : config;
 
+    const notifiers = createNotifiers(effectiveConfig, log);
+    if (notifiers.email) {
+      const email = notifiers.email;
+      closers.push({ name: "email", close: async () => email.close() });
+    }
     const moduleDeps: ModuleDeps = {
       config: effectiveConfig,
       db,
@@ -145,7 +155,7 @@ export async function startPitwall({
     };
     const modules: PitwallModule[] = [];
     for (const factory of MODULE_FACTORIES) {
-      const module = await factory(moduleDeps);
+      const module = await factory(moduleDeps, { notifiers });
       modules.push(module);
       if (module.close) closers.push({ name: module.name, close: () => module.close!() });
       if (module.alerts) moduleDeps.alerts = module.alerts;
@@ -177,6 +187,7 @@ export async function startPitwall({
           closers,
           componentChecks,
           local,
+          notifiers,
         })
       : undefined;
     if (local) {
@@ -304,6 +315,7 @@ interface TelegramSideDeps {
   componentChecks: Array<() => ComponentStatus>;
   /** The local Bot API of a console run: the bot and the outbox talk to it instead of Telegram. */
   local?: LocalTelegram;
+  notifiers: Notifiers;
 }
 
 /** Every instance delivers from the shared outbox; only the leader polls (see startPitwall). */
@@ -316,6 +328,13 @@ function startTelegramSide(deps: TelegramSideDeps) {
   }
 
   // The outbox owns retries of what it sends, so its Api has no auto-retry transformer.
+  // A row undelivered for 2 minutes raises a delivery alert by email/PagerDuty when configured
+  // (Telegram itself is what is failing, so it cannot carry that alert).
+  const deliveryAlert =
+    deps.notifiers.email || deps.notifiers.pagerduty
+      ? createDeliveryAlertHandler({ notifiers: deps.notifiers, log })
+      : undefined;
+  if (deliveryAlert) closers.push({ name: "delivery alerts", close: async () => deliveryAlert.close() });
   const worker = createOutboxWorker({
     db,
     coord,
@@ -323,6 +342,7 @@ function startTelegramSide(deps: TelegramSideDeps) {
     log,
     metrics,
     instanceId: coord.instanceId,
+    ...(deliveryAlert ? { onStuck: (rows) => deliveryAlert.onStuck(rows) } : {}),
     // Telegram's limits do not apply to the local Bot API (see LOCAL_PACING).
     ...(deps.local ? { pacing: LOCAL_PACING } : {}),
   });

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { runCheckConfig } from "../config/index.ts";
+import { runAlert } from "./alert.ts";
 import { runStart } from "./start.ts";
 
 const USAGE = `pitwall — the control desk for fleets of AI agents
@@ -9,6 +10,9 @@ Usage:
                                     start the service (HTTP API, Telegram bot, delivery);
                                     --demo plays a demo stream into the local console
   pitwall check-config [FILE]       validate a pitwall.yaml; exit 1 with path-precise errors
+  pitwall alert --severity LEVEL --title TEXT [--key K] [--label k=v]... [--text T] [--resolve]
+                                    raise or resolve an alert on a running pitwall
+                                    (PITWALL_URL, PITWALL_API_KEY; see pitwall alert --help)
   pitwall help                      this text
 
 Environment: TELEGRAM_BOT_TOKEN, DATABASE_URL, REDIS_URL, PITWALL_CONFIG, PORT, HOST,
@@ -25,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       });
       return runStart({ configFile: values.config, demo: values.demo });
     }
+    case "alert":
+      return runAlert(rest);
     case "check-config": {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });
       const result = await runCheckConfig(positionals[0], process.env);

@@ -1,0 +1,172 @@
+/**
+ * The group commit's SQL, in as few round trips as the pipeline allows (the ingest path is
+ * latency-bound: Postgres waits on pitwall and pitwall on Postgres between statements):
+ *
+ * 1. lock + silences: the batch's advisory locks, taken by the statement's one-time filter
+ *    (an InitPlan Postgres evaluates once, before the scan, whether or not any silence exists),
+ *    and the silences not yet ended;
+ * 2. the open incidents of the batch's keys and its groups, row-locked, in one statement;
+ * 3. every write (incidents updated and inserted, events, groups) in one statement of
+ *    data-modifying CTEs; the insert waits for the update (a resolved incident leaves the
+ *    open-key index before its successor enters it), and events of an incident that merged into
+ *    an existing one (the unique index's safety net) are re-pointed to it.
+ */
+
+import type { DbClient } from "../../store/pool.ts";
+import {
+  type AlertEvent,
+  columnList,
+  EVENT_COLUMNS,
+  GROUP_COLUMNS,
+  type GroupDbRow,
+  INCIDENT_COLUMNS,
+  type IncidentDbRow,
+  lockId,
+  recordset,
+  recordType,
+  run,
+  type SilenceDbRow,
+  toGroup,
+  toIncident,
+  toSilence,
+} from "./store.ts";
+import type { AlertGroup, Incident, SilenceRow } from "./types.ts";
+
+type Queryable = Pick<DbClient, "query">;
+
+const LOCK_AND_SILENCES = `
+  select * from silences
+   where ends_at > $2
+     and (select count(pg_advisory_xact_lock(l)) from unnest($1::bigint[]) as l) >= 0
+   order by ends_at, id`;
+
+/** Takes the advisory locks on `names` (sorted: deadlock-free) and reads the silences not yet ended. */
+export async function lockAndReadSilences(
+  client: Queryable,
+  names: Iterable<string>,
+  now: Date,
+): Promise<SilenceRow[]> {
+  const ids = [...new Set([...names].map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const { rows } = await run<SilenceDbRow>(client, LOCK_AND_SILENCES, [ids.map(String), now]);
+  return rows.map(toSilence);
+}
+
+const ROWS_AND_GROUPS = `
+  with a as (
+    select * from alerts where key = any($1::text[]) and status <> 'resolved' order by id for update
+  ), g as (
+    select * from alert_groups where id = any($2::text[]) order by id for update
+  )
+  select 'a' as kind, to_jsonb(a) as row from a
+  union all
+  select 'g' as kind, to_jsonb(g) as row from g`;
+
+const INCIDENT_TIMES = [
+  "first_seen",
+  "last_seen",
+  "resolved_at",
+  "acknowledged_at",
+  "silenced_until",
+  "first_notified_at",
+  "last_notified_at",
+  "escalation_due_at",
+  "last_escalated_at",
+] as const;
+const GROUP_TIMES = ["first_alert_at", "last_flush_at", "pending_since", "flush_due_at"] as const;
+
+function withDates<T>(row: Record<string, unknown>, fields: readonly string[]): T {
+  for (const field of fields) {
+    const value = row[field];
+    if (typeof value === "string") row[field] = new Date(value);
+  }
+  return row as T;
+}
+
+/** The open incidents of `keys` and the groups `groupIds`, both row-locked (after the advisory locks). */
+export async function lockedIncidentsAndGroups(
+  client: Queryable,
+  keys: readonly string[],
+  groupIds: readonly string[],
+): Promise<{ incidents: Incident[]; groups: AlertGroup[] }> {
+  const { rows } = await run<{ kind: "a" | "g"; row: Record<string, unknown> }>(client, ROWS_AND_GROUPS, [
+    keys,
+    groupIds,
+  ]);
+  const incidents: Incident[] = [];
+  const groups: AlertGroup[] = [];
+  for (const { kind, row } of rows) {
+    if (kind === "a") incidents.push(toIncident(withDates<IncidentDbRow>(row, INCIDENT_TIMES)));
+    else groups.push(toGroup(withDates<GroupDbRow>(row, GROUP_TIMES)));
+  }
+  return { incidents, groups };
+}
+
+const set = (columns: readonly (readonly [string, ...unknown[]])[], from: string) =>
+  columns
+    .filter(([c]) => c !== "id")
+    .map(([c]) => `"${c}" = ${from}."${c}"`)
+    .join(", ");
+
+type BatchEvent = AlertEvent & { openKey: string | null };
+
+const EVENT_INPUT = [
+  ...EVENT_COLUMNS,
+  ["open_key", "text", (e: BatchEvent) => e.openKey] as const,
+] as ReadonlyArray<readonly [string, string, (e: BatchEvent) => unknown]>;
+
+const WRITE_BATCH = `
+  with upd as (
+    update alerts a set ${set(INCIDENT_COLUMNS, "x")}
+      from jsonb_to_recordset($1::jsonb) as x(${recordType(INCIDENT_COLUMNS)})
+     where a.id = x.id
+    returning a.id
+  ), ins as (
+    insert into alerts (${columnList(INCIDENT_COLUMNS)})
+    select ${columnList(INCIDENT_COLUMNS)}
+      from jsonb_to_recordset($2::jsonb) as x(${recordType(INCIDENT_COLUMNS)})
+     where (select count(*) from upd) >= 0
+    on conflict (key) where status <> 'resolved' do update
+      set count = alerts.count + excluded.count,
+          last_seen = greatest(alerts.last_seen, excluded.last_seen)
+    returning id, key, (xmax = 0) as inserted
+  ), ev as (
+    insert into alert_events (${columnList(EVENT_COLUMNS)})
+    select coalesce((select i.id from ins i where i.key = x.open_key and not i.inserted), x.alert_id),
+           ${columnList(EVENT_COLUMNS.filter(([c]) => c !== "alert_id"))}
+      from jsonb_to_recordset($3::jsonb) as x(${recordType(EVENT_INPUT)})
+  ), grp as (
+    insert into alert_groups (${columnList(GROUP_COLUMNS)})
+    select ${columnList(GROUP_COLUMNS)}
+      from jsonb_to_recordset($4::jsonb) as x(${recordType(GROUP_COLUMNS)})
+    on conflict (id) do update set ${set(GROUP_COLUMNS, "excluded")}
+  )
+  select id, key, inserted from ins`;
+
+export interface BatchWrite {
+  updated: readonly Incident[];
+  created: readonly Incident[];
+  events: readonly AlertEvent[];
+  groups: readonly AlertGroup[];
+}
+
+/**
+ * Writes the batch in one statement; returns planned id -> real id for new incidents that merged
+ * into an open one (only possible if something bypassed the key locks).
+ */
+export async function writeBatch(client: Queryable, batch: BatchWrite): Promise<Map<string, string>> {
+  const openKeyOf = new Map(batch.created.filter((i) => i.status !== "resolved").map((i) => [i.id, i.key]));
+  const events: BatchEvent[] = batch.events.map((e) => ({ ...e, openKey: openKeyOf.get(e.alertId) ?? null }));
+  const { rows } = await run<{ id: string; key: string; inserted: boolean }>(client, WRITE_BATCH, [
+    recordset(INCIDENT_COLUMNS, batch.updated),
+    recordset(INCIDENT_COLUMNS, batch.created),
+    recordset(EVENT_INPUT, events),
+    recordset(GROUP_COLUMNS, batch.groups),
+  ]);
+  const merged = new Map<string, string>();
+  const byKey = new Map(rows.filter((r) => !r.inserted).map((r) => [r.key, r.id]));
+  for (const incident of batch.created) {
+    const existing = byKey.get(incident.key);
+    if (existing !== undefined && incident.status !== "resolved") merged.set(incident.id, existing);
+  }
+  return merged;
+}

@@ -1,0 +1,105 @@
+/**
+ * Group commit: concurrent submissions are collected and written by one transaction, and each
+ * caller's promise settles only after that transaction committed (or failed: then every caller in
+ * it hears the error, and nothing was acknowledged). A first submission waits at most `maxWaitMs`
+ * for company; while a batch is being written the next one fills up and starts as soon as the
+ * previous commits, so under load batches grow by themselves and there is no added wait.
+ */
+
+export interface BatcherOptions<I, R> {
+  /** Writes one batch; returns one result per item, in order. */
+  run(items: I[]): Promise<R[]>;
+  /** Items per batch at most (a single larger submission still goes alone). Default 1000. */
+  maxBatch?: number;
+  /** How long a lone submission waits for others. Default 2 ms. */
+  maxWaitMs?: number;
+}
+
+export interface Batcher<I, R> {
+  /** Resolves with the items' results after their batch committed. */
+  submit(items: readonly I[]): Promise<R[]>;
+  /** Waits for queued and running batches; later submissions are refused. */
+  close(): Promise<void>;
+}
+
+interface Pending<I, R> {
+  items: readonly I[];
+  resolve(results: R[]): void;
+  reject(err: unknown): void;
+}
+
+export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
+  const maxBatch = opts.maxBatch ?? 1000;
+  const maxWaitMs = opts.maxWaitMs ?? 2;
+  const queue: Array<Pending<I, R>> = [];
+  let queued = 0;
+  let running: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  function take(): Array<Pending<I, R>> {
+    const batch: Array<Pending<I, R>> = [];
+    let size = 0;
+    while (queue.length > 0) {
+      const next = queue[0]!;
+      if (batch.length > 0 && size + next.items.length > maxBatch) break;
+      batch.push(next);
+      size += next.items.length;
+      queue.shift();
+    }
+    queued -= size;
+    return batch;
+  }
+
+  async function write(batch: Array<Pending<I, R>>): Promise<void> {
+    const items = batch.flatMap((p) => p.items);
+    try {
+      const results = await opts.run(items);
+      let offset = 0;
+      for (const pending of batch) {
+        pending.resolve(results.slice(offset, offset + pending.items.length));
+        offset += pending.items.length;
+      }
+    } catch (err) {
+      for (const pending of batch) pending.reject(err);
+    }
+  }
+
+  function kick(): void {
+    if (running !== null || queue.length === 0) return;
+    if (timer !== null) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    const batch = take();
+    running = write(batch).finally(() => {
+      running = null;
+      kick();
+    });
+  }
+
+  return {
+    submit(items) {
+      if (closed) return Promise.reject(new Error("the alert ingest is shutting down"));
+      if (items.length === 0) return Promise.resolve([]);
+      return new Promise<R[]>((resolve, reject) => {
+        queue.push({ items, resolve, reject });
+        queued += items.length;
+        if (running !== null) return; // the running batch's end starts the next one
+        if (queued >= maxBatch) kick();
+        else
+          timer ??= setTimeout(() => {
+            timer = null;
+            kick();
+          }, maxWaitMs);
+      });
+    },
+    async close() {
+      closed = true;
+      while (running !== null || queue.length > 0) {
+        kick();
+        await running;
+      }
+    },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The alerts service: one object the HTTP routes, the bot feature, the jobs and other modules
+ * (through AlertSink) use. Ingest goes through the group commit; everything else is a
+ * transaction of its own.
+ */
+import type { SilenceChoice } from "../../bot/callback-data/al.ts";
+import type { Matcher } from "../../guards/alerts/silence.ts";
+import type { Db } from "../../store/pool.ts";
+import type { AlertSink, SystemAlert } from "../contracts.ts";
+import {
+  type ActionOutcome,
+  actOnGroup,
+  actOnIncident,
+  showGroupPage,
+  showGroupPicker,
+  showIncidentPicker,
+  silenceGroup,
+  silenceIncident,
+} from "./actions.ts";
+import { type Batcher, createBatcher } from "./batcher.ts";
+import type { AlertsEnv } from "./env.ts";
+import { runEscalations } from "./escalate.ts";
+import { flushDueGroups } from "./flush.ts";
+import { type IngestItem, type IngestResult, runIngestBatch } from "./ingest.ts";
+import { deliverNotifications } from "./notifications.ts";
+import {
+  createSilence,
+  type ExpireOutcome,
+  expireDueSilences,
+  expireSilence,
+  listActiveSilences,
+} from "./silences.ts";
+import { listIncidents, type OpenCounts, openCounts } from "./store.ts";
+import { transaction } from "./tx.ts";
+import { type ActorRef, type AlertView, type Incident, type SilenceRow, toAlertView } from "./types.ts";
+
+export interface ListOptions {
+  status?: Incident["status"] | undefined;
+  limit: number;
+  /** seq of the last row of the previous page. */
+  afterSeq?: number | undefined;
+}
+
+export interface AlertsService {
+  env: AlertsEnv;
+  ingest(items: readonly IngestItem[]): Promise<IngestResult[]>;
+  list(opts: ListOptions): Promise<{ alerts: AlertView[]; nextSeq: number | null }>;
+  /** Open incidents, newest first, one page (for `/alerts`). */
+  openPage(page: number, pageSize: number): Promise<{ incidents: Incident[]; counts: OpenCounts }>;
+  incident(op: "ack" | "res", alertId: string, actor: ActorRef): Promise<ActionOutcome>;
+  silenceIncident(alertId: string, choice: SilenceChoice, actor: ActorRef): Promise<ActionOutcome>;
+  incidentPicker(alertId: string): Promise<ActionOutcome>;
+  group(op: "ack" | "res", groupId: string, actor: ActorRef): Promise<ActionOutcome>;
+  silenceGroup(groupId: string, choice: SilenceChoice, actor: ActorRef): Promise<ActionOutcome>;
+  groupPicker(groupId: string): Promise<ActionOutcome>;
+  groupPage(groupId: string, page: number): Promise<ActionOutcome>;
+  createSilence(input: {
+    key: string | null;
+    matchers: Matcher[] | null;
+    durationMs: number;
+    actor: ActorRef;
+    comment?: string | null;
+  }): Promise<{ silence: SilenceRow; affected: number }>;
+  expireSilence(id: string, actor: ActorRef): Promise<ExpireOutcome>;
+  silences(): Promise<SilenceRow[]>;
+  /** Leader jobs, also callable from tests. */
+  flushGroups(): Promise<number>;
+  escalate(): Promise<number>;
+  expireSilences(): Promise<number>;
+  deliverNotifications(): Promise<number>;
+  retention(): Promise<number>;
+  sink: AlertSink;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  db: Db;
+  env: AlertsEnv;
+  /** How long resolved incidents are kept (retention.resolved_alerts). */
+  resolvedRetentionMs: number;
+  batch?: { maxBatch?: number; maxWaitMs?: number };
+  /** Told about every committed batch's answers (metrics). */
+  onIngested?: (results: readonly IngestResult[]) => void;
+}
+
+export function createAlertsService(opts: ServiceOptions): AlertsService {
+  const { db, env } = opts;
+  const batcher: Batcher<IngestItem, IngestResult> = createBatcher({
+    run: async (items) => {
+      const results = await transaction(db, (client) => runIngestBatch(client, env, items));
+      opts.onIngested?.(results);
+      return results;
+    },
+    maxBatch: opts.batch?.maxBatch ?? 1000,
+    maxWaitMs: opts.batch?.maxWaitMs ?? 2,
+  });
+
+  const systemSender = (source: string): ActorRef => ({ type: "system", id: source, name: source });
+
+  const sink: AlertSink = {
+    async fire(alert: SystemAlert) {
+      await batcher.submit([
+        {
+          input: {
+            key: alert.key,
+            severity: alert.severity,
+            title: alert.title,
+            text: alert.text,
+            source: alert.source,
+            labels: alert.labels ?? {},
+            status: "firing",
+          },
+          sender: systemSender(alert.source),
+        },
+      ]);
+    },
+    async resolve(key: string, note?: string) {
+      await batcher.submit([
+        {
+          input: {
+            key,
+            severity: "info",
+            title: key,
+            ...(note ? { text: note } : {}),
+            labels: {},
+            status: "resolved",
+          },
+          sender: systemSender("pitwall"),
+        },
+      ]);
+    },
+  };
+
+  return {
+    env,
+    ingest: (items) => batcher.submit(items),
+    async list({ status, limit, afterSeq }) {
+      const rows = await listIncidents(db, { status, limit: limit + 1, beforeSeq: afterSeq });
+      const page = rows.slice(0, limit);
+      const more = rows.length > limit;
+      return { alerts: page.map(toAlertView), nextSeq: more ? (page.at(-1)?.seq ?? null) : null };
+    },
+    async openPage(page, pageSize) {
+      const [incidents, counts] = await Promise.all([
+        listIncidents(db, { open: true, limit: pageSize, offset: page * pageSize }),
+        openCounts(db),
+      ]);
+      return { incidents, counts };
+    },
+    incident: (op, alertId, actor) => actOnIncident(db, env, alertId, op, actor),
+    silenceIncident: (alertId, choice, actor) => silenceIncident(db, env, alertId, choice, actor),
+    incidentPicker: (alertId) => showIncidentPicker(db, env, alertId),
+    group: (op, groupId, actor) => actOnGroup(db, env, groupId, op, actor),
+    silenceGroup: (groupId, choice, actor) => silenceGroup(db, env, groupId, choice, actor),
+    groupPicker: (groupId) => showGroupPicker(db, env, groupId),
+    groupPage: (groupId, page) => showGroupPage(db, env, groupId, page),
+    async createSilence(input) {
+      const { silence, affected } = await transaction(db, (client) =>
+        createSilence(client, env, { ...input, via: "command" }),
+      );
+      return { silence, affected: affected.length };
+    },
+    expireSilence: (id, actor) => expireSilence(db, env, id, actor),
+    silences: () => listActiveSilences(db, env),
+    flushGroups: () => flushDueGroups(db, env),
+    escalate: () => runEscalations(db, env),
+    expireSilences: () => expireDueSilences(db, env),
+    deliverNotifications: () => deliverNotifications(db, env),
+    async retention() {
+      const before = new Date(env.now().getTime() - opts.resolvedRetentionMs);
+      const { rowCount } = await db.query(
+        `delete from alerts where id in (
+           select id from alerts where status = 'resolved' and resolved_at < $1 limit 5000)`,
+        [before],
+      );
+      await db.query("delete from silences where ends_at < $1", [before]);
+      await db.query("delete from alert_notifications where status <> 'pending' and created_at < $1", [
+        before,
+      ]);
+      return rowCount ?? 0;
+    },
+    sink,
+    close: () => batcher.close(),
+  };
+}

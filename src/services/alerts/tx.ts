@@ -1,0 +1,20 @@
+/**
+ * Transactions of the alerts service, retried when Postgres aborts one to break a deadlock or a
+ * serialization conflict (40P01, 40001): the lock order makes these rare, and a retry is always
+ * safe because nothing was committed.
+ */
+import { type Db, type DbClient, inTransaction } from "../../store/pool.ts";
+
+const RETRYABLE = new Set(["40P01", "40001"]);
+const MAX_TRIES = 4;
+
+export async function transaction<T>(db: Db, fn: (client: DbClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(db, fn);
+    } catch (err) {
+      const code = (err as { code?: string } | null)?.code;
+      if (attempt >= MAX_TRIES || code === undefined || !RETRYABLE.has(code)) throw err;
+    }
+  }
+}

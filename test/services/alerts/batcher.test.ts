@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { createBatcher } from "../../../src/services/alerts/batcher.ts";
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe("group commit batcher", () => {
+  it("writes concurrent submissions in one batch and answers each in order after it", async () => {
+    const batches: number[][] = [];
+    const batcher = createBatcher<number, string>({
+      run: async (items) => {
+        batches.push(items);
+        return items.map((n) => `r${n}`);
+      },
+      maxWaitMs: 1,
+    });
+    const answers = await Promise.all([batcher.submit([1]), batcher.submit([2, 3]), batcher.submit([4])]);
+    expect(answers).toEqual([["r1"], ["r2", "r3"], ["r4"]]);
+    expect(batches).toEqual([[1, 2, 3, 4]]);
+  });
+
+  it("collects what arrives during a write into the next batch; nobody hears before their commit", async () => {
+    const gate = deferred<void>();
+    const batches: number[][] = [];
+    const batcher = createBatcher<number, number>({
+      run: async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate.promise;
+        return items;
+      },
+      maxWaitMs: 1,
+    });
+    let firstDone = false;
+    const first = batcher.submit([1]).then((r) => {
+      firstDone = true;
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = batcher.submit([2]);
+    const third = batcher.submit([3]);
+    await Promise.resolve();
+    expect(firstDone).toBe(false);
+    gate.resolve();
+    expect(await Promise.all([first, second, third])).toEqual([[1], [2], [3]]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
+  it("fails every caller of a failed batch, and keeps serving afterwards", async () => {
+    let fail = true;
+    const batcher = createBatcher<number, number>({
+      run: async (items) => {
+        if (fail) throw new Error("database unavailable");
+        return items;
+      },
+      maxWaitMs: 1,
+    });
+    const results = await Promise.allSettled([batcher.submit([1]), batcher.submit([2])]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    fail = false;
+    expect(await batcher.submit([3])).toEqual([3]);
+    await batcher.close();
+    await expect(batcher.submit([4])).rejects.toThrow("shutting down");
+  });
+
+  it("starts at once when a batch is full", async () => {
+    const batches: number[][] = [];
+    const batcher = createBatcher<number, number>({
+      run: async (items) => {
+        batches.push(items);
+        return items;
+      },
+      maxBatch: 3,
+      maxWaitMs: 10_000,
+    });
+    await Promise.all([batcher.submit([1, 2]), batcher.submit([3])]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+});

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../../src/observability/logger.ts";
+import { createPool, type Db } from "../../../src/store/pool.ts";
+import { PostgresRelay } from "../../http/support.ts";
+import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
+import { type AlertsBed, createAlertsBed } from "./support.ts";
+
+// Nothing is acknowledged that was not committed: with Postgres gone, ingest answers 503.
+
+let t: TestDatabase;
+let relay: PostgresRelay;
+let relayed: Db;
+let bed: AlertsBed;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const target = new URL(t.url);
+  relay = new PostgresRelay(target.hostname, Number(target.port));
+  await relay.start();
+  const url = new URL(t.url);
+  url.hostname = "127.0.0.1";
+  url.port = String(relay.port);
+  relayed = createPool({ url: url.toString(), log: silentLogger(), max: 4 });
+  bed = await createAlertsBed({ database: { ...t, db: relayed } });
+});
+afterAll(async () => {
+  await bed?.close({ keepDatabase: true });
+  await relay?.cut();
+  await relayed?.end().catch(() => undefined);
+  await t?.drop();
+});
+
+describe("database unavailable", () => {
+  it("answers 503 with nothing stored, and 202 again once it is back", async () => {
+    const alert = { key: "db-down", severity: "critical", title: "x" };
+    expect((await bed.post(alert)).status).toBe(202);
+    await relay.cut();
+    const during = await bed.post([alert, { ...alert, key: "other" }]);
+    expect(during.status).toBe(503);
+    expect(during.body.error).toBe("database_unavailable");
+    const { rows } = await t.db.query("select key, count from alerts");
+    expect(rows).toEqual([{ key: "db-down", count: 1 }]);
+    await relay.start();
+    const after = await bed.post(alert);
+    expect(after.status).toBe(202);
+    expect(after.body).toMatchObject({ status: "deduplicated", count: 2 });
+  });
+});
