@@ -27,6 +27,7 @@ import { createJobRunner } from "./jobs/runner.ts";
 import type { Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { createAlertsModule } from "./services/alerts/module.ts";
+import { createApprovalsModule } from "./services/approvals/module.ts";
 import type { ModuleDeps, PitwallModule } from "./services/module.ts";
 import { createOpsModule } from "./services/ops/module.ts";
 import { startEmbeddedPostgres } from "./store/embedded.ts";
@@ -73,7 +74,11 @@ const MODULE_FACTORIES: Array<
     deps: ModuleDeps,
     extras: { notifiers: Notifiers },
   ) => Promise<PitwallModule & Partial<Pick<ModuleDeps, "alerts" | "mode">>>
-> = [(deps, { notifiers }) => createAlertsModule({ ...deps, notifiers }), (deps) => createOpsModule(deps)];
+> = [
+  (deps, { notifiers }) => createAlertsModule({ ...deps, notifiers }),
+  (deps) => createOpsModule(deps),
+  (deps) => createApprovalsModule(deps),
+];
 
 /**
  * The composition root: config -> store -> coordination -> feature modules -> http, bot, delivery,

@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
 import { runCheckConfig } from "../config/index.ts";
 import { runAlert } from "./alert.ts";
+import { runGuard } from "./guard.ts";
+import { runHook } from "./hook.ts";
 import { runStart } from "./start.ts";
 
 const USAGE = `pitwall — the control desk for fleets of AI agents
@@ -13,6 +15,10 @@ Usage:
   pitwall alert --severity LEVEL --title TEXT [--key K] [--label k=v]... [--text T] [--resolve]
                                     raise or resolve an alert on a running pitwall
                                     (PITWALL_URL, PITWALL_API_KEY; see pitwall alert --help)
+  pitwall guard --tool TOOL [--agent A] -- CMD...
+                                    run CMD only if pitwall approves it (exit 126 if not)
+  pitwall hook claude-code [--timeout S]
+                                    Claude Code PreToolUse hook: payload on stdin, allow/deny JSON on stdout
   pitwall help                      this text
 
 Environment: TELEGRAM_BOT_TOKEN, DATABASE_URL, REDIS_URL, PITWALL_CONFIG, PORT, HOST,
@@ -31,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case "alert":
       return runAlert(rest);
+    case "guard":
+      return runGuard(rest);
+    case "hook":
+      return runHook(rest);
     case "check-config": {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });
       const result = await runCheckConfig(positionals[0], process.env);
