@@ -5,6 +5,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { BotContext } from "./context.ts";
 import type { PitwallBotExtras } from "./create-bot.ts";
 import { describeError, shortError } from "./errors.ts";
+import { retryAfterMs, settleWithin, sleep } from "./waiting.ts";
 
 /**
  * grammY and the runner type signals with the `abort-controller` polyfill; Node's own AbortSignal
@@ -266,45 +267,4 @@ function withTimeout(signal: Signal, ms: number): { signal: Signal; dispose: () 
       signal.removeEventListener("abort", abort);
     },
   };
-}
-
-function retryAfterMs(err: unknown): number | undefined {
-  if (
-    err instanceof GrammyError &&
-    err.error_code === 429 &&
-    typeof err.parameters.retry_after === "number"
-  ) {
-    return err.parameters.retry_after * 1000;
-  }
-  return undefined;
-}
-
-function sleep(ms: number, signal: Signal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("stopped"));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error("stopped"));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** True when every promise settled within `ms`. */
-async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
-  if (promises.length === 0) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = Promise.allSettled(promises).then(() => true as const);
-  try {
-    return await Promise.race([settled, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -11,6 +11,7 @@ import type { BotContext } from "./context.ts";
 import type { PitwallBotExtras } from "./create-bot.ts";
 import { describeError, shortError } from "./errors.ts";
 import { ALLOWED_UPDATES, type TelegramHandle, type TelegramState } from "./polling.ts";
+import { retryAfterMs, settleWithin, sleep } from "./waiting.ts";
 
 // Webhook mode (DESIGN.md, Delivery; issue 7 item 3). Every instance takes updates on the route;
 // only the leader tells Telegram where the webhook is (startWebhook). Nothing here ever calls
@@ -511,40 +512,4 @@ function retrying(opts: RetryingOptions) {
 /** One call bounded by `ms` and by `signal`. */
 function withDeadline<T>(signal: AbortSignal, ms: number, call: (signal: Signal) => Promise<T>): Promise<T> {
   return call(asSignal(AbortSignal.any([signal, AbortSignal.timeout(ms)])));
-}
-
-function retryAfterMs(err: unknown): number | undefined {
-  if (err instanceof GrammyError && err.error_code === 429 && typeof err.parameters.retry_after === "number")
-    return err.parameters.retry_after * 1000;
-  return undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("stopped"));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error("stopped"));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** True when every promise settled within `ms`. */
-async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
-  if (promises.length === 0) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = Promise.allSettled(promises).then(() => true as const);
-  try {
-    return await Promise.race([settled, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
