@@ -28,6 +28,7 @@ import type { Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { createAlertsModule } from "./services/alerts/module.ts";
 import { createApprovalsModule } from "./services/approvals/module.ts";
+import { createDigestModule } from "./services/digest/module.ts";
 import type { ModuleDeps, PitwallModule } from "./services/module.ts";
 import { createOpsModule } from "./services/ops/module.ts";
 import { startEmbeddedPostgres } from "./store/embedded.ts";
@@ -78,6 +79,7 @@ const MODULE_FACTORIES: Array<
   (deps, { notifiers }) => createAlertsModule({ ...deps, notifiers }),
   (deps) => createOpsModule(deps),
   (deps) => createApprovalsModule(deps),
+  (deps, { notifiers }) => createDigestModule({ ...deps, notifiers }),
 ];
 
 /**

@@ -1,0 +1,63 @@
+/** Local dates and times in the digest's time zone (digest.timezone). Pure. */
+
+const dateFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function dateFormatter(timeZone: string): Intl.DateTimeFormat {
+  let formatter = dateFormatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-CA", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
+    dateFormatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+export interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+}
+
+export function localParts(at: number, timeZone: string): LocalParts {
+  const out: LocalParts = { year: 1970, month: 1, day: 1, hour: 0, minute: 0 };
+  for (const part of dateFormatter(timeZone).formatToParts(at)) {
+    if (part.type in out) out[part.type as keyof LocalParts] = Number(part.value);
+  }
+  out.hour %= 24;
+  return out;
+}
+
+const pad = (value: number) => String(value).padStart(2, "0");
+
+/** `2030-01-15`: the local date of `at` in `timeZone`. */
+export function localDate(at: number, timeZone: string): string {
+  const p = localParts(at, timeZone);
+  return `${p.year}-${pad(p.month)}-${pad(p.day)}`;
+}
+
+/** `2030-01-15 09:00`: the local date and time of `at` in `timeZone`. */
+export function localDateTime(at: number, timeZone: string): string {
+  const p = localParts(at, timeZone);
+  return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}`;
+}
+
+export function parseDate(date: string): { year: number; month: number; day: number } {
+  const [year, month, day] = date.split("-").map(Number);
+  return { year: year ?? 1970, month: month ?? 1, day: day ?? 1 };
+}
+
+/** The local date `days` after `date` (negative: before). */
+export function addDays(date: string, days: number): string {
+  const { year, month, day } = parseDate(date);
+  const shifted = new Date(Date.UTC(year, month - 1, day + days));
+  return `${shifted.getUTCFullYear()}-${pad(shifted.getUTCMonth() + 1)}-${pad(shifted.getUTCDate())}`;
+}
