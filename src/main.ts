@@ -341,7 +341,6 @@ function startTelegramSide(deps: TelegramSideDeps) {
     deps.notifiers.email || deps.notifiers.pagerduty
       ? createDeliveryAlertHandler({ notifiers: deps.notifiers, log })
       : undefined;
-  if (deliveryAlert) closers.push({ name: "delivery alerts", close: async () => deliveryAlert.close() });
   const worker = createOutboxWorker({
     db,
     coord,
@@ -355,6 +354,9 @@ function startTelegramSide(deps: TelegramSideDeps) {
   });
   worker.start();
   closers.push({ name: "outbox", close: () => worker.stop() });
+  // Pushed after the worker so it runs first at shutdown: it cuts a delivery alert's retry wait
+  // short, which would otherwise hold worker.stop() past the shutdown deadline.
+  if (deliveryAlert) closers.push({ name: "delivery alerts", close: async () => deliveryAlert.close() });
 
   const bot = createBot(token, {
     operators,

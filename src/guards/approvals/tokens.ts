@@ -11,7 +11,18 @@
  *   `encode(text).length`; for the runs themselves a slice boundary only prevents merges across
  *   it, so the count can only grow by a token or so per slice — never under-count in practice.
  */
-import { encodeGenerator } from "gpt-tokenizer";
+import { createRequire } from "node:module";
+
+type EncodeGenerator = typeof import("gpt-tokenizer").encodeGenerator;
+
+// The o200k tables cost ~70 MB of memory; an instance that never sees an approval request
+// (alert ingest only, or idle) should not pay for them. Loaded synchronously on first count.
+let encodeGeneratorFn: EncodeGenerator | undefined;
+function encodeGenerator(...args: Parameters<EncodeGenerator>): ReturnType<EncodeGenerator> {
+  encodeGeneratorFn ??= (createRequire(import.meta.url)("gpt-tokenizer") as typeof import("gpt-tokenizer"))
+    .encodeGenerator;
+  return encodeGeneratorFn(...args);
+}
 
 export const LONG_RUN = 256;
 
