@@ -3,6 +3,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger } from "../../src/observability/logger.ts";
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from "../../src/store/embedded.ts";
+
+/** The node flags `npm start` runs pitwall with (package.json), so the bench measures the same. */
+const NODE_FLAGS = ["--max-semi-space-size=2"];
+
 import { findFreePort, type Spawned, spawnLogged, waitForHttp } from "./processes.ts";
 
 const BIN = new URL("../../bin/pitwall.js", import.meta.url).pathname;
@@ -70,7 +74,7 @@ export async function startPitwallProcess(opts: StartPitwallOptions): Promise<Ru
   const configFile = join(opts.dir, "pitwall.yaml");
   await writeFile(configFile, opts.config ?? API_ONLY_CONFIG);
   env.PITWALL_CONFIG = configFile;
-  const proc = spawnLogged(process.execPath, [BIN, "start"], {
+  const proc = spawnLogged(process.execPath, [...NODE_FLAGS, BIN, "start"], {
     logFile: join(opts.dir, "pitwall.log"),
     env,
     cwd: opts.dir,
