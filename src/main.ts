@@ -348,7 +348,9 @@ function startTelegramSide(deps: TelegramSideDeps) {
     log,
     metrics,
     instanceId: coord.instanceId,
-    ...(deliveryAlert ? { onStuck: (rows) => deliveryAlert.onStuck(rows) } : {}),
+    ...(deliveryAlert
+      ? { onStuck: (rows) => deliveryAlert.onStuck(rows), onRecovered: () => deliveryAlert.onRecovered() }
+      : {}),
     // Telegram's limits do not apply to the local Bot API (see LOCAL_PACING).
     ...(deps.local ? { pacing: LOCAL_PACING } : {}),
   });

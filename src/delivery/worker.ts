@@ -73,6 +73,11 @@ export interface OutboxWorkerOptions {
    * when configured; the default logs an error.
    */
   onStuck?: (rows: readonly StuckRow[]) => Promise<void>;
+  /**
+   * Called once when, after this worker reported stuck rows, no row waits longer than
+   * `stuckAfterMs` any more (resolves the delivery alert: PagerDuty resolve, all-clear email).
+   */
+  onRecovered?: () => Promise<void>;
   /** LISTEN for new rows (default true); without it new rows wait for the poll. */
   listen?: boolean;
 }
@@ -720,6 +725,9 @@ export function createOutboxWorker(opts: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
+  /** This worker reported stuck rows and has not yet seen delivery recover. */
+  let stuckReported = false;
+
   async function housekeeping(): Promise<void> {
     const { rows } = await db.query<{ depth: number; oldest_ms: number | null; unreachable: number }>(
       `select (select count(*) from outbox where status = 'pending')::int as depth,
@@ -770,7 +778,14 @@ export function createOutboxWorker(opts: OutboxWorkerOptions): OutboxWorker {
         returning id, kind, chat_id, method, attempts, last_error, pending_since`,
       [stuckAfterMs],
     );
+    if (stuck.rows.length === 0 && stuckReported && (oldestPendingAgeMs ?? 0) <= stuckAfterMs) {
+      stuckReported = false;
+      await opts.onRecovered?.().catch((err: unknown) => {
+        log.error({ err: { message: errorText(err) } }, "delivery recovery notice failed");
+      });
+    }
     if (stuck.rows.length > 0) {
+      stuckReported = true;
       const report: StuckRow[] = stuck.rows
         .sort((a, b) => a.id - b.id)
         .map((r) => ({

@@ -87,4 +87,58 @@ describe("delivery alert wired to the outbox worker", () => {
       expect(text).not.toContain("second message");
     }
   });
+
+  it("resolves the PagerDuty incident once the stuck messages are delivered", async () => {
+    await bed.reset();
+    pd.requests.length = 0;
+    bed.fake.blockBot(2071);
+    await enqueue(bed.db, {
+      kind: "alert_new",
+      priority: PRIORITY.NEW_ALERT,
+      chat: { id: 2071 },
+      method: "sendMessage",
+      parts: ["disk full on runner-2"],
+      silent: false,
+    });
+    const notifiers = createNotifiers(
+      {
+        alerting: {
+          email: null,
+          pagerduty: { routing_key: "routing-key-worker-alert-2", events_url: pd.url },
+        },
+      },
+      captureLog().log,
+    );
+    const handler = createDeliveryAlertHandler({ notifiers, log: captureLog().log, stuckAfterMs: 300 });
+    const worker = bed.worker({
+      retry: { slowDelayMs: 200 },
+      stuckAfterMs: 300,
+      housekeepingMs: 600_000,
+      onStuck: handler.onStuck,
+      onRecovered: handler.onRecovered,
+    });
+    worker.start();
+    await waitUntil(async () => {
+      const { rows } = await bed.db.query<{ n: number }>(
+        "select count(*)::int as n from outbox where status = 'pending' and pending_since < now() - interval '300 milliseconds'",
+      );
+      return rows[0]?.n === 1;
+    }, "the row waiting over 300 ms");
+    await worker.housekeeping();
+    expect(pd.requests.map((r) => (r.body as { event_action: string }).event_action)).toEqual(["trigger"]);
+
+    bed.fake.unblockBot(2071);
+    await waitUntil(async () => {
+      const { rows } = await bed.db.query<{ n: number }>(
+        "select count(*)::int as n from outbox where status = 'pending'",
+      );
+      return rows[0]?.n === 0;
+    }, "the row delivered after the bot was unblocked");
+    await worker.housekeeping();
+    await worker.stop();
+    expect(pd.requests.map((r) => (r.body as { event_action: string }).event_action)).toEqual([
+      "trigger",
+      "resolve",
+    ]);
+  });
 });
