@@ -61,7 +61,7 @@ export function mapAlertmanagerWebhook(body: unknown): WebhookMapping {
       reason: `expected an Alertmanager webhook (an object with "alerts", version 4), got ${describeBody(body)}`,
     };
   }
-  const parsed = alertmanagerWebhookSchema.safeParse(body);
+  const parsed = alertmanagerWebhookSchema.safeParse(withoutNul(body));
   if (!parsed.success) return { ok: false, reason: describeIssue(body, parsed.error.issues[0]) };
   const webhook = parsed.data;
   const receiver = webhook.receiver?.trim() ?? "";
@@ -71,6 +71,29 @@ export function mapAlertmanagerWebhook(body: unknown): WebhookMapping {
     alerts: webhook.alerts.map((alert) => mapAlert(alert, source)),
     truncated: webhook.truncatedAlerts ?? 0,
   };
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000. Alertmanager never retries a 4xx, so instead of refusing
+ * the webhook, NULs in its strings become U+FFFD (what approvals do with arguments, too).
+ */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === "string")
+    return value.includes("\u0000") ? value.replaceAll("\u0000", "\ufffd") : value;
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value && typeof value === "object") {
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(copy, withoutNul(k) as string, {
+        value: withoutNul(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return copy;
+  }
+  return value;
 }
 
 function describeBody(body: unknown): string {

@@ -23,6 +23,8 @@ const SEVERITY_NAMES: readonly Severity[] = ["info", "warning", "critical"];
 const STATUS_NAMES: readonly AlertInputStatus[] = ["firing", "resolved"];
 const FIELDS = ["key", "severity", "title", "text", "source", "labels", "status"];
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** PostgreSQL text cannot hold U+0000; refused up front rather than failing the whole batch. */
+const NUL_MESSAGE = "must not contain NUL (\\u0000) characters";
 
 /** Records a problem; typed `never` so a reader can `return report(...)`. */
 type Report = (message: string, path?: PropertyKey[]) => never;
@@ -89,6 +91,7 @@ const titleField = field((input, report): string => {
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
   const title = input.trim();
   if (title === "") return report("must not be empty");
+  if (title.includes("\u0000")) return report(NUL_MESSAGE);
   if (title.length > MAX_TITLE_LENGTH) {
     return report(`must be at most ${MAX_TITLE_LENGTH} characters, got ${title.length}; put details in text`);
   }
@@ -99,6 +102,7 @@ const textField = field((input, report): string | undefined => {
   if (input === undefined || input === null) return undefined;
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
   if (utf8Length(input) > MAX_TEXT_BYTES) return report(`must be at most ${MAX_TEXT_BYTES / 1024} KB`);
+  if (input.includes("\u0000")) return report(NUL_MESSAGE);
   return input === "" ? undefined : input;
 });
 
@@ -106,6 +110,7 @@ const sourceField = field((input, report): string | undefined => {
   if (input === undefined || input === null) return undefined;
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
   const source = input.trim();
+  if (source.includes("\u0000")) return report(NUL_MESSAGE);
   if (source.length > MAX_SOURCE_LENGTH) {
     return report(`must be at most ${MAX_SOURCE_LENGTH} characters, got ${source.length}`);
   }
@@ -135,6 +140,8 @@ const labelsField = field((input, report): Record<string, string> => {
       problem(`label values must be text, got ${describe(value)}; quote numbers and booleans`, name);
     } else if (value.length > MAX_LABEL_VALUE_LENGTH) {
       problem(`label values are at most ${MAX_LABEL_VALUE_LENGTH} characters, got ${value.length}`, name);
+    } else if (value.includes("\u0000")) {
+      problem(`label values ${NUL_MESSAGE}`, name);
     } else {
       labels[name] = value;
     }

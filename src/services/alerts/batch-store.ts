@@ -1,17 +1,20 @@
 /**
  * The group commit's SQL, in as few round trips as the pipeline allows (the ingest path is
- * latency-bound: Postgres waits on pitwall and pitwall on Postgres between statements):
+ * latency-bound: Postgres waits on pitwall and pitwall on Postgres between statements). In the
+ * steady state a batch is two round trips, each one simple query EXECUTEing statements the
+ * connection PREPAREd once (literal arguments, no planning):
  *
- * 1. lock + silences: the batch's advisory locks, taken by the statement's one-time filter
- *    (an InitPlan Postgres evaluates once, before the scan, whether or not any silence exists),
- *    and the silences not yet ended;
- * 2. the open incidents of the batch's keys and its groups, row-locked, in one statement;
- * 3. every write (incidents updated and inserted, events, groups) in one statement of
- *    data-modifying CTEs; the insert waits for the update (a resolved incident leaves the
+ * 1. `begin`; the batch's advisory locks, taken by the silence read's one-time filter (an
+ *    InitPlan Postgres evaluates once, before the scan, whether or not any silence exists), and
+ *    the silences not yet ended; then the open incidents of the batch's keys and its groups,
+ *    row-locked (a statement of its own: its snapshot is taken after the locks were granted);
+ * 2. every write (incidents updated and inserted, events, groups) in one statement of
+ *    data-modifying CTEs, and `commit`. The insert waits for the update (a resolved incident leaves the
  *    open-key index before its successor enters it), and events of an incident that merged into
  *    an existing one (the unique index's safety net) are re-pointed to it.
  */
 
+import type { QueryResult } from "pg";
 import type { DbClient } from "../../store/pool.ts";
 import {
   type AlertEvent,
@@ -39,17 +42,6 @@ const LOCK_AND_SILENCES = `
    where ends_at > $2
      and (select count(pg_advisory_xact_lock(l)) from unnest($1::bigint[]) as l) >= 0
    order by ends_at, id`;
-
-/** Takes the advisory locks on `names` (sorted: deadlock-free) and reads the silences not yet ended. */
-export async function lockAndReadSilences(
-  client: Queryable,
-  names: Iterable<string>,
-  now: Date,
-): Promise<SilenceRow[]> {
-  const ids = [...new Set([...names].map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const { rows } = await run<SilenceDbRow>(client, LOCK_AND_SILENCES, [ids.map(String), now]);
-  return rows.map(toSilence);
-}
 
 const ROWS_AND_GROUPS = `
   with a as (
@@ -82,16 +74,10 @@ function withDates<T>(row: Record<string, unknown>, fields: readonly string[]): 
   return row as T;
 }
 
-/** The open incidents of `keys` and the groups `groupIds`, both row-locked (after the advisory locks). */
-export async function lockedIncidentsAndGroups(
-  client: Queryable,
-  keys: readonly string[],
-  groupIds: readonly string[],
-): Promise<{ incidents: Incident[]; groups: AlertGroup[] }> {
-  const { rows } = await run<{ kind: "a" | "g"; row: Record<string, unknown> }>(client, ROWS_AND_GROUPS, [
-    keys,
-    groupIds,
-  ]);
+function splitRows(rows: ReadonlyArray<{ kind: "a" | "g"; row: Record<string, unknown> }>): {
+  incidents: Incident[];
+  groups: AlertGroup[];
+} {
   const incidents: Incident[] = [];
   const groups: AlertGroup[] = [];
   for (const { kind, row } of rows) {
@@ -99,6 +85,50 @@ export async function lockedIncidentsAndGroups(
     else groups.push(toGroup(withDates<GroupDbRow>(row, GROUP_TIMES)));
   }
   return { incidents, groups };
+}
+
+// ---- literals: the folded statements below go out as one simple query (several statements in
+// one round trip), which takes no parameters; every value is written as a quoted literal.
+
+/** A quoted SQL literal of `text` (standard_conforming_strings: only quotes are special, E'' with backslashes). */
+export function sqlText(text: string): string {
+  if (text.includes("\\")) return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+const sqlTextArray = (values: readonly string[]) => `array[${values.map(sqlText).join(",")}]::text[]`;
+
+export interface LockedRead {
+  silences: SilenceRow[];
+  incidents: Incident[];
+  groups: AlertGroup[];
+}
+
+/**
+ * Begins the batch's transaction, takes the advisory locks on `names` (sorted: deadlock-free),
+ * reads the silences not yet ended, then the open incidents of `keys` and the groups `groupIds`
+ * under row locks: one round trip. In READ COMMITTED each statement of a multi-statement query
+ * takes its own snapshot, so the row read starts after the locks were granted and sees every
+ * batch that held them committed, as when they were separate queries.
+ */
+export async function beginLockAndRead(
+  client: Queryable,
+  names: Iterable<string>,
+  keys: readonly string[],
+  groupIds: readonly string[],
+  now: Date,
+): Promise<LockedRead> {
+  await ensurePrepared(client);
+  const ids = [...new Set([...names].map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const text =
+    `begin;\nexecute pw_ingest_lock(array[${ids.join(",")}]::bigint[], ${sqlText(now.toISOString())});\n` +
+    `execute pw_ingest_read(${sqlTextArray(keys)}, ${sqlTextArray(groupIds)})`;
+  const results = (await client.query(text)) as unknown as QueryResult[];
+  const silences = (results[1]!.rows as SilenceDbRow[]).map(toSilence);
+  return {
+    silences,
+    ...splitRows(results[2]!.rows as Array<{ kind: "a" | "g"; row: Record<string, unknown> }>),
+  };
 }
 
 const set = (columns: readonly (readonly [string, ...unknown[]])[], from: string) =>
@@ -150,18 +180,33 @@ export interface BatchWrite {
 }
 
 /**
- * Writes the batch in one statement; returns planned id -> real id for new incidents that merged
+ * Writes the batch in one statement (and commits it, with `commit`); returns planned id -> real id for new incidents that merged
  * into an open one (only possible if something bypassed the key locks).
  */
-export async function writeBatch(client: Queryable, batch: BatchWrite): Promise<Map<string, string>> {
+export async function writeBatch(
+  client: Queryable,
+  batch: BatchWrite,
+  opts: { commit: boolean } = { commit: false },
+): Promise<Map<string, string>> {
   const openKeyOf = new Map(batch.created.filter((i) => i.status !== "resolved").map((i) => [i.id, i.key]));
   const events: BatchEvent[] = batch.events.map((e) => ({ ...e, openKey: openKeyOf.get(e.alertId) ?? null }));
-  const { rows } = await run<{ id: string; key: string; inserted: boolean }>(client, WRITE_BATCH, [
+  const values = [
     recordset(INCIDENT_COLUMNS, batch.updated),
     recordset(INCIDENT_COLUMNS, batch.created),
     recordset(EVENT_INPUT, events),
     recordset(GROUP_COLUMNS, batch.groups),
-  ]);
+  ];
+  let rows: Array<{ id: string; key: string; inserted: boolean }>;
+  if (opts.commit) {
+    // The write and the commit in one round trip; an error in the write skips the commit (the
+    // caller rolls back), and the caller hears of success only once the commit returned.
+    await ensurePrepared(client);
+    const text = `execute pw_ingest_write(${values.map(sqlText).join(", ")});\ncommit`;
+    const results = (await client.query(text)) as unknown as QueryResult[];
+    rows = results[0]!.rows as typeof rows;
+  } else {
+    ({ rows } = await run<{ id: string; key: string; inserted: boolean }>(client, WRITE_BATCH, values));
+  }
   const merged = new Map<string, string>();
   const byKey = new Map(rows.filter((r) => !r.inserted).map((r) => [r.key, r.id]));
   for (const incident of batch.created) {
@@ -169,4 +214,34 @@ export async function writeBatch(client: Queryable, batch: BatchWrite): Promise<
     if (existing !== undefined && incident.status !== "resolved") merged.set(incident.id, existing);
   }
   return merged;
+}
+
+/**
+ * The folded statements as SQL-level prepared statements of the connection (PREPARE): a simple
+ * query can EXECUTE them with literal arguments, so folding BEGIN and COMMIT in costs no
+ * planning (the write alone would take about a millisecond to plan). Prepared once per
+ * connection; the names are looked up first so that a connection that prepared some of them
+ * before an error is completed rather than refused.
+ */
+const INGEST_STATEMENTS: ReadonlyArray<readonly [name: string, types: string, text: string]> = [
+  ["pw_ingest_lock", "bigint[], timestamptz", LOCK_AND_SILENCES],
+  ["pw_ingest_read", "text[], text[]", ROWS_AND_GROUPS],
+  ["pw_ingest_write", "jsonb, jsonb, jsonb, jsonb", WRITE_BATCH],
+];
+const preparedOn = new WeakSet<object>();
+
+async function ensurePrepared(client: Queryable): Promise<void> {
+  if (preparedOn.has(client)) return;
+  const { rows } = await client.query<{ name: string }>(
+    "select name from pg_prepared_statements where name = any($1::text[])",
+    [INGEST_STATEMENTS.map(([name]) => name)],
+  );
+  const have = new Set(rows.map((r) => r.name));
+  const missing = INGEST_STATEMENTS.filter(([name]) => !have.has(name));
+  if (missing.length > 0) {
+    await client.query(
+      missing.map(([name, types, text]) => `prepare ${name} (${types}) as ${text}`).join(";\n"),
+    );
+  }
+  preparedOn.add(client);
 }

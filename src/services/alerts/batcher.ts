@@ -13,6 +13,12 @@ export interface BatcherOptions<I, R> {
   maxBatch?: number;
   /** How long a lone submission waits for others. Default 2 ms. */
   maxWaitMs?: number;
+  /**
+   * Batches written at once. Default 1. With 2, the next batch starts (and waits in Postgres on
+   * the previous one's locks, if they share keys or groups) while the previous commits, so no
+   * round trip between them is spent idle; `run` must then be safe to run concurrently.
+   */
+  maxInFlight?: number;
 }
 
 export interface Batcher<I, R> {
@@ -31,9 +37,10 @@ interface Pending<I, R> {
 export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
   const maxBatch = opts.maxBatch ?? 1000;
   const maxWaitMs = opts.maxWaitMs ?? 2;
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
   const queue: Array<Pending<I, R>> = [];
   let queued = 0;
-  let running: Promise<void> | null = null;
+  const running = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
 
@@ -66,16 +73,28 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
   }
 
   function kick(): void {
-    if (running !== null || queue.length === 0) return;
+    if (running.size >= maxInFlight || queue.length === 0) return;
     if (timer !== null) {
       clearTimeout(timer);
       timer = null;
     }
     const batch = take();
-    running = write(batch).finally(() => {
-      running = null;
+    const written: Promise<void> = write(batch).finally(() => {
+      running.delete(written);
       kick();
     });
+    running.add(written);
+  }
+
+  /** Starts a batch now when one is full, else within maxWaitMs, if a slot is free. */
+  function schedule(): void {
+    if (running.size >= maxInFlight) return; // a running batch's end starts the next one
+    if (queued >= maxBatch) kick();
+    else
+      timer ??= setTimeout(() => {
+        timer = null;
+        kick();
+      }, maxWaitMs);
   }
 
   return {
@@ -85,20 +104,14 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
       return new Promise<R[]>((resolve, reject) => {
         queue.push({ items, resolve, reject });
         queued += items.length;
-        if (running !== null) return; // the running batch's end starts the next one
-        if (queued >= maxBatch) kick();
-        else
-          timer ??= setTimeout(() => {
-            timer = null;
-            kick();
-          }, maxWaitMs);
+        schedule();
       });
     },
     async close() {
       closed = true;
-      while (running !== null || queue.length > 0) {
+      while (running.size > 0 || queue.length > 0) {
         kick();
-        await running;
+        await Promise.race(running);
       }
     },
   };

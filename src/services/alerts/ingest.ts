@@ -21,7 +21,7 @@ import {
   matchingSilence,
 } from "../../guards/alerts/index.ts";
 import type { DbClient } from "../../store/pool.ts";
-import { lockAndReadSilences, lockedIncidentsAndGroups, writeBatch } from "./batch-store.ts";
+import { beginLockAndRead, writeBatch } from "./batch-store.ts";
 import type { AlertsEnv } from "./env.ts";
 import { escalationDueAt } from "./escalation-plan.ts";
 import { ensureGroup, markChanged, reopen } from "./groups.ts";
@@ -109,6 +109,11 @@ async function loadInhibitionSources(
   return [...found.values()];
 }
 
+/**
+ * Runs one batch as one transaction on `client`, which must be outside any: its first statement
+ * begins the transaction and its last commits it (see batch-store.ts), so the promise resolves
+ * only after the commit. On an error the caller rolls back.
+ */
 export async function runIngestBatch(
   client: DbClient,
   env: AlertsEnv,
@@ -130,8 +135,8 @@ export async function runIngestBatch(
     prepared.flatMap((p) => (p.groupId && p.input.status === "firing" ? [p.groupId] : [])),
   );
   const locked = new Set<string>([...keys.map(keyLock), ...inputGroups.map(groupLock)]);
-  const silences = (await lockAndReadSilences(client, locked, now)).map(toGuardSilence);
-  const read = await lockedIncidentsAndGroups(client, keys, inputGroups);
+  const read = await beginLockAndRead(client, locked, keys, inputGroups, now);
+  const silences = read.silences.map(toGuardSilence);
   const open = read.incidents;
   const groups = new Map(read.groups.map((g) => [g.id, g]));
   // An open incident's group can differ from its repeat's (labels changed, a resolve without
@@ -337,13 +342,17 @@ export async function runIngestBatch(
   }
   for (const incident of resolvedNow.values()) await queuePagerDutyFollowUp(client, env, incident, "resolve");
 
-  // ---- record (one statement; see batch-store.ts)
-  const merged = await writeBatch(client, {
-    updated: [...existing.values()],
-    created: [...created.values()],
-    events,
-    groups: [...touchedGroups.values()],
-  });
+  // ---- record (one statement; see batch-store.ts), and commit with it unless a read follows
+  const merged = await writeBatch(
+    client,
+    {
+      updated: [...existing.values()],
+      created: [...created.values()],
+      events,
+      groups: [...touchedGroups.values()],
+    },
+    { commit: ignoredResolves.length === 0 },
+  );
   const realId = (id: string) => merged.get(id) ?? id;
 
   if (ignoredResolves.length > 0) {
@@ -354,6 +363,7 @@ export async function runIngestBatch(
       const last = latest.get(key);
       results[index] = { id: last?.id ?? null, key, status: "resolved", count: last?.count ?? 0 };
     }
+    await client.query("commit");
   }
   return results.map((r) => ({ ...r!, id: r!.id === null ? null : realId(r!.id) }));
 }

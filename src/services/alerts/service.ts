@@ -31,7 +31,7 @@ import {
   listActiveSilences,
 } from "./silences.ts";
 import { listIncidents, type OpenCounts, openCounts } from "./store.ts";
-import { transaction } from "./tx.ts";
+import { selfCommitted, transaction } from "./tx.ts";
 import { type ActorRef, type AlertView, type Incident, type SilenceRow, toAlertView } from "./types.ts";
 
 export interface ListOptions {
@@ -78,7 +78,7 @@ export interface ServiceOptions {
   env: AlertsEnv;
   /** How long resolved incidents are kept (retention.resolved_alerts). */
   resolvedRetentionMs: number;
-  batch?: { maxBatch?: number; maxWaitMs?: number };
+  batch?: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number };
   /** Told about every committed batch's answers (metrics). */
   onIngested?: (results: readonly IngestResult[]) => void;
 }
@@ -87,12 +87,15 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
   const { db, env } = opts;
   const batcher: Batcher<IngestItem, IngestResult> = createBatcher({
     run: async (items) => {
-      const results = await transaction(db, (client) => runIngestBatch(client, env, items));
+      const results = await selfCommitted(db, (client) => runIngestBatch(client, env, items));
       opts.onIngested?.(results);
       return results;
     },
     maxBatch: opts.batch?.maxBatch ?? 1000,
     maxWaitMs: opts.batch?.maxWaitMs ?? 2,
+    // Two batches at once: the next takes its locks while the previous commits (batches on any
+    // instance already run concurrently under the same locks, so this is equally safe).
+    maxInFlight: opts.batch?.maxInFlight ?? 2,
   });
 
   const systemSender = (source: string): ActorRef => ({ type: "system", id: source, name: source });

@@ -209,3 +209,21 @@ describe("mapAlertmanagerWebhook: bodies that are not webhooks", () => {
     expect(reason({ truncatedAlerts: "2", alerts: [] })).toMatch(/truncatedAlerts: expected number/);
   });
 });
+
+describe("NUL characters", () => {
+  it("become U+FFFD instead of refusing the webhook (PostgreSQL text cannot hold them)", () => {
+    const body = {
+      version: "4",
+      status: "firing",
+      receiver: "pitwall",
+      alerts: [
+        { status: "firing", labels: { alertname: "Nul\u0000Name" }, annotations: { summary: "a\u0000b" } },
+      ],
+    };
+    const mapped = mapAlertmanagerWebhook(body);
+    expect(mapped.ok).toBe(true);
+    if (!mapped.ok) return;
+    expect(mapped.alerts[0]?.title).toBe("a\ufffdb");
+    expect(mapped.alerts[0]?.labels.alertname).toBe("Nul\ufffdName");
+  });
+});

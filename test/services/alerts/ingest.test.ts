@@ -31,6 +31,40 @@ async function sends(ref?: string) {
 }
 
 describe("POST /v1/alerts", () => {
+  it("stores quotes, backslashes and SQL-looking text exactly as sent", async () => {
+    // The batch writes values as escaped literals (one round trip per batch): prove the escaping.
+    const nasty = `it's \\ E'\\x27' '); drop table alerts; -- \\' ðŸ”¥`;
+    const res = await bed.post(
+      disk({
+        key: `k'\\${nasty}`,
+        title: nasty,
+        text: `${nasty}\n2nd line`,
+        labels: { host: nasty, a_b: "\\" },
+      }),
+    );
+    expect(res.status).toBe(202);
+    const again = await bed.post(
+      disk({
+        key: `k'\\${nasty}`,
+        title: nasty,
+        text: `${nasty}\n2nd line`,
+        labels: { host: nasty, a_b: "\\" },
+      }),
+    );
+    expect(again.body).toMatchObject({ status: "deduplicated", count: 2 });
+    const { rows } = await bed.db.query("select key, title, text, labels from alerts");
+    expect(rows).toEqual([
+      { key: `k'\\${nasty}`, title: nasty, text: `${nasty}\n2nd line`, labels: { host: nasty, a_b: "\\" } },
+    ]);
+  });
+
+  it("refuses a NUL character with 400 instead of failing the batch", async () => {
+    const res = await bed.post(disk({ title: "nul \u0000 inside" }));
+    expect(res.status).toBe(400);
+    const ok = await bed.post(disk());
+    expect(ok.status).toBe(202);
+  });
+
   it("answers 202 new, then deduplicated with the count, then resolved; one message edited in place", async () => {
     const first = await bed.post(disk());
     expect(first.status).toBe(202);
