@@ -41,7 +41,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-interface WallClock {
+/** The local calendar date and time of an instant in a time zone. */
+export interface WallClock {
   year: number;
   month: number;
   day: number;
@@ -50,7 +51,7 @@ interface WallClock {
   second: number;
 }
 
-function wallClock(t: number, timeZone: string): WallClock {
+export function wallClock(t: number, timeZone: string): WallClock {
   const wall: WallClock = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
   for (const part of formatterFor(timeZone).formatToParts(t)) {
     if (part.type in wall) wall[part.type as keyof WallClock] = Number(part.value);

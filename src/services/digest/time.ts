@@ -1,39 +1,11 @@
 /** Local dates and times in the digest's time zone (digest.timezone). Pure. */
 
-const dateFormatters = new Map<string, Intl.DateTimeFormat>();
+import { type WallClock, wallClock } from "../../guards/budget-window.ts";
 
-function dateFormatter(timeZone: string): Intl.DateTimeFormat {
-  let formatter = dateFormatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-CA", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    dateFormatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-export interface LocalParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-}
+export type LocalParts = Omit<WallClock, "second">;
 
 export function localParts(at: number, timeZone: string): LocalParts {
-  const out: LocalParts = { year: 1970, month: 1, day: 1, hour: 0, minute: 0 };
-  for (const part of dateFormatter(timeZone).formatToParts(at)) {
-    if (part.type in out) out[part.type as keyof LocalParts] = Number(part.value);
-  }
-  out.hour %= 24;
-  return out;
+  return wallClock(at, timeZone);
 }
 
 const pad = (value: number) => String(value).padStart(2, "0");
