@@ -1,4 +1,5 @@
 import { GrammyError, HttpError } from "grammy";
+import { scrubToken } from "../bot/errors.ts";
 import type { RateLimit } from "../coord/types.ts";
 import {
   canRetry,
@@ -53,7 +54,7 @@ const CHAT_UNREACHABLE =
 /** Default wait when a 429 comes without retry_after (should not happen). */
 const DEFAULT_RETRY_AFTER_MS = 5_000;
 
-export function classifyTelegramError(err: unknown): ClassifiedFailure {
+export function classifyTelegramError(err: unknown, token?: string): ClassifiedFailure {
   if (err instanceof GrammyError) {
     const code = String(err.error_code);
     const description = err.description;
@@ -76,12 +77,16 @@ export function classifyTelegramError(err: unknown): ClassifiedFailure {
     if (CHAT_UNREACHABLE.test(description)) return { kind: "chat_unreachable", code, description };
     return { kind: "bad_request", code, description };
   }
-  const description =
+  // A network error's message holds the request URL, `.../bot<token>/sendMessage`: the
+  // description goes to logs, the outbox row and /ready's public body, so the token is cut out.
+  const description = scrubToken(
     err instanceof HttpError
       ? `${err.message}${err.error instanceof Error ? ` (${err.error.message})` : ""}`
       : err instanceof Error
         ? err.message
-        : String(err);
+        : String(err),
+    token,
+  );
   return { kind: "transient", code: "network", description };
 }
 

@@ -371,7 +371,7 @@ export function createOutboxWorker(opts: OutboxWorkerOptions): OutboxWorker {
         messageId = await call(row, chatId);
       } catch (err) {
         metrics?.sendLatency.observe({ method: row.method }, (performance.now() - startedAt) / 1000);
-        await failed(row, chatId, classifyTelegramError(err));
+        await failed(row, chatId, classifyTelegramError(err, api.token));
         return;
       }
       metrics?.sendLatency.observe({ method: row.method }, (performance.now() - startedAt) / 1000);

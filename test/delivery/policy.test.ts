@@ -92,3 +92,19 @@ describe("delivery policy", () => {
     expect(isGroupChat("4242")).toBe(false);
   });
 });
+
+describe("network errors never carry the bot token", () => {
+  it("cuts the token out of a real grammY network error's description", async () => {
+    const { Api } = await import("grammy");
+    const token = "123456789:AAF-secret-token-for-the-leak-test-0000";
+    const short = "42:short"; // a token of no usual shape is cut too, when it is passed
+    for (const t of [token, short]) {
+      const api = new Api(t, { apiRoot: "http://127.0.0.1:1" });
+      const err = await api.sendMessage(1, "x").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HttpError);
+      const { description } = classifyTelegramError(err, t);
+      expect(description).toMatch(/sendMessage/);
+      expect(description).not.toContain(t);
+    }
+  });
+});
