@@ -12,7 +12,7 @@
  */
 import { z } from "zod";
 import { alertmanagerFingerprint, MAX_KEY_LENGTH } from "./fingerprint.ts";
-import { MAX_TEXT_BYTES, MAX_TITLE_LENGTH, utf8Length } from "./input.ts";
+import { MAX_TEXT_BYTES, MAX_TITLE_LENGTH, utf8Length, wellFormed } from "./input.ts";
 import { severityFromLabel } from "./severity.ts";
 import type { AlertInput } from "./types.ts";
 
@@ -61,7 +61,7 @@ export function mapAlertmanagerWebhook(body: unknown): WebhookMapping {
       reason: `expected an Alertmanager webhook (an object with "alerts", version 4), got ${describeBody(body)}`,
     };
   }
-  const parsed = alertmanagerWebhookSchema.safeParse(withoutNul(body));
+  const parsed = alertmanagerWebhookSchema.safeParse(storable(body));
   if (!parsed.success) return { ok: false, reason: describeIssue(body, parsed.error.issues[0]) };
   const webhook = parsed.data;
   const receiver = webhook.receiver?.trim() ?? "";
@@ -74,18 +74,18 @@ export function mapAlertmanagerWebhook(body: unknown): WebhookMapping {
 }
 
 /**
- * PostgreSQL text cannot hold U+0000. Alertmanager never retries a 4xx, so instead of refusing
- * the webhook, NULs in its strings become U+FFFD (what approvals do with arguments, too).
+ * PostgreSQL text cannot hold U+0000 nor lone surrogates. Alertmanager never retries a 4xx, so
+ * instead of refusing the webhook, both become U+FFFD (what approvals do with arguments, too).
  */
-function withoutNul(value: unknown): unknown {
+function storable(value: unknown): unknown {
   if (typeof value === "string")
-    return value.includes("\u0000") ? value.replaceAll("\u0000", "\ufffd") : value;
-  if (Array.isArray(value)) return value.map(withoutNul);
+    return wellFormed(value.includes("\u0000") ? value.replaceAll("\u0000", "\ufffd") : value);
+  if (Array.isArray(value)) return value.map(storable);
   if (value && typeof value === "object") {
     const copy: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(copy, withoutNul(k) as string, {
-        value: withoutNul(v),
+      Object.defineProperty(copy, storable(k) as string, {
+        value: storable(v),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -145,7 +145,10 @@ function parseTime(value: string | null | undefined): Date | undefined {
 }
 
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  // Never end on the first half of a surrogate pair (half an emoji).
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
 }
 
 function cutBytes(text: string, maxBytes: number): string {

@@ -26,6 +26,17 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** PostgreSQL text cannot hold U+0000; refused up front rather than failing the whole batch. */
 const NUL_MESSAGE = "must not contain NUL (\\u0000) characters";
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Replaces lone UTF-16 surrogates (half an emoji, usually from a client that cut a string in
+ * the wrong place) with U+FFFD: PostgreSQL's jsonb refuses them, which would fail every alert
+ * committed in the same batch.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, "\uFFFD");
+}
+
 /** Records a problem; typed `never` so a reader can `return report(...)`. */
 type Report = (message: string, path?: PropertyKey[]) => never;
 
@@ -69,7 +80,7 @@ export function utf8Length(text: string): number {
 const keyField = field((input, report): string | undefined => {
   if (input === undefined || input === null) return undefined;
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
-  const key = input.trim();
+  const key = wellFormed(input.trim());
   if (key === "")
     return report("must not be empty; leave it out and pitwall derives one from title and labels");
   if (key.length > MAX_KEY_LENGTH)
@@ -89,7 +100,7 @@ const severityField = field((input, report): Severity => {
 const titleField = field((input, report): string => {
   if (input === undefined || input === null) return report("required: a one-line summary of the problem");
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
-  const title = input.trim();
+  const title = wellFormed(input.trim());
   if (title === "") return report("must not be empty");
   if (title.includes("\u0000")) return report(NUL_MESSAGE);
   if (title.length > MAX_TITLE_LENGTH) {
@@ -103,13 +114,13 @@ const textField = field((input, report): string | undefined => {
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
   if (utf8Length(input) > MAX_TEXT_BYTES) return report(`must be at most ${MAX_TEXT_BYTES / 1024} KB`);
   if (input.includes("\u0000")) return report(NUL_MESSAGE);
-  return input === "" ? undefined : input;
+  return input === "" ? undefined : wellFormed(input);
 });
 
 const sourceField = field((input, report): string | undefined => {
   if (input === undefined || input === null) return undefined;
   if (typeof input !== "string") return report(`must be text, got ${describe(input)}`);
-  const source = input.trim();
+  const source = wellFormed(input.trim());
   if (source.includes("\u0000")) return report(NUL_MESSAGE);
   if (source.length > MAX_SOURCE_LENGTH) {
     return report(`must be at most ${MAX_SOURCE_LENGTH} characters, got ${source.length}`);
@@ -143,7 +154,7 @@ const labelsField = field((input, report): Record<string, string> => {
     } else if (value.includes("\u0000")) {
       problem(`label values ${NUL_MESSAGE}`, name);
     } else {
-      labels[name] = value;
+      labels[name] = wellFormed(value);
     }
   }
   return labels;

@@ -227,3 +227,22 @@ describe("NUL characters", () => {
     expect(mapped.alerts[0]?.labels.alertname).toBe("Nul\ufffdName");
   });
 });
+
+describe("half an emoji", () => {
+  it("becomes U+FFFD, and a cut summary never ends on half a pair", () => {
+    const long = `${"x".repeat(1022)}🔥 and more`; // the cut falls inside the emoji
+    const mapped = mapAlertmanagerWebhook({
+      version: "4",
+      status: "firing",
+      alerts: [
+        { status: "firing", labels: { alertname: "Half\ud83dEmoji" }, annotations: { summary: long } },
+      ],
+    });
+    expect(mapped.ok).toBe(true);
+    if (!mapped.ok) return;
+    const alert = mapped.alerts[0]!;
+    expect(alert.labels.alertname).toBe("Half\ufffdEmoji");
+    expect(alert.title.endsWith("…")).toBe(true);
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(alert.title)).toBe(false);
+  });
+});

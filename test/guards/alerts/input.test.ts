@@ -246,3 +246,24 @@ describe("utf8Length", () => {
     }
   });
 });
+
+describe("lone surrogates", () => {
+  it("are replaced with U+FFFD in every text field, so one bad alert cannot fail a batch", () => {
+    const parsed = alertsBodySchema.parse({
+      severity: "info",
+      title: "cut \ud83d",
+      text: "\udd25 tail",
+      source: "src\ud83d",
+      key: "k\ud83d",
+      labels: { host: "h\ud83d" },
+    });
+    const alert = parsed.alerts[0]!;
+    expect([alert.title, alert.text, alert.source, alert.key, alert.labels.host]).toEqual([
+      "cut \ufffd",
+      "\ufffd tail",
+      "src\ufffd",
+      "k\ufffd",
+      "h\ufffd",
+    ]);
+  });
+});
