@@ -52,7 +52,12 @@ export function hostName(header: string | undefined): string {
 export function consoleAuth(opts: ConsoleAuthOptions) {
   const retryAfterS = Math.max(1, Math.ceil(opts.failedAuthLimit.perMs / 1000));
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    if (!opts.allowRemote && !isLoopbackHost(hostName(request.headers.host))) {
+    // A local reverse proxy (nginx proxy_pass to 127.0.0.1) keeps a loopback Host while serving
+    // the world: a request that was forwarded is not local, whatever its Host says.
+    const forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"].some(
+      (h) => request.headers[h] !== undefined,
+    );
+    if (!opts.allowRemote && (forwarded || !isLoopbackHost(hostName(request.headers.host)))) {
       throw new HttpError(
         403,
         "forbidden",

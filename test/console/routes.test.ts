@@ -281,6 +281,15 @@ describe("console access", () => {
     expect((await fetch(`${app.url.replace("127.0.0.1", "localhost")}/console`)).status).toBe(200);
   });
 
+  it("refuses requests a local reverse proxy forwarded, even with a loopback Host", async () => {
+    const app = await start();
+    for (const header of ["x-forwarded-for", "forwarded", "x-real-ip"]) {
+      const res = await fetch(`${app.url}/console`, { headers: { [header]: "203.0.113.9" } });
+      expect(res.status).toBe(403);
+    }
+    expect((await fetch(`${app.url}/console`)).status).toBe(200);
+  });
+
   it("with a password: asks for it (Basic), accepts it, and limits failed attempts", async () => {
     const app = await start({ password: "correct horse battery", allowRemote: true, failedAuthCount: 3 });
     const basic = (password: string) => ({

@@ -74,11 +74,13 @@ export function captureLogs(): { logs: CapturedLogs; log: ReturnType<typeof crea
 export const ADMIN_KEY = "pw_admin_9f8e7d6c5b4a39281706";
 export const CODER_KEY = "pw_coder_1a2b3c4d5e6f7a8b9c0d";
 export const READER_KEY = "pw_reader_0f1e2d3c4b5a69788796";
+export const ANY_AGENT_KEY = "any-agent-key-0123456789abcdef";
 
 export const testKeys: ApiKey[] = [
   { name: "admin", key: ADMIN_KEY, scopes: ["all"] },
   { name: "coder-bot", key: CODER_KEY, scopes: ["alerts", "approvals", "usage", "read"], agents: ["coder"] },
   { name: "reader", key: READER_KEY, scopes: ["read"] },
+  { name: "any-agent", key: ANY_AGENT_KEY, scopes: ["approvals", "read"], agents: ["*"] },
 ];
 
 export function bearer(key: string): Record<string, string> {

@@ -172,7 +172,8 @@ export function approvalsRoutes(opts: { service: ApprovalsService; db: Db; defau
       const rows = await service.list({
         ...(query.status === undefined ? {} : { status: query.status }),
         ...(query.agent === undefined ? {} : { agent: query.agent }),
-        ...(key.agents === undefined ? {} : { agents: key.agents }),
+        // "*" means any agent (as mayActFor reads it), so it is no filter.
+        ...(key.agents === undefined || key.agents.includes("*") ? {} : { agents: key.agents }),
         limit: query.limit + 1,
         ...(query.cursor === undefined ? {} : { before: Number(query.cursor) }),
       });

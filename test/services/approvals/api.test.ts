@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listAudit } from "../../../src/store/audit.ts";
-import { ADMIN_KEY, bearer, CODER_KEY, READER_KEY } from "../../http/support.ts";
+import { ADMIN_KEY, ANY_AGENT_KEY, bearer, CODER_KEY, READER_KEY } from "../../http/support.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 import {
   BASE_YAML,
@@ -276,6 +276,9 @@ describe("listing and waiting", () => {
     expect(all.json().approvals.map((x: { id: string }) => x.id)).toEqual([p2.json().id, p1.json().id]);
     const mine = await get("/v1/approvals?status=pending", CODER_KEY);
     expect(mine.json().approvals.map((x: { id: string }) => x.id)).toEqual([p1.json().id]);
+    // agents: ["*"] means any agent, for listing as for acting
+    const any = await get("/v1/approvals?status=pending", ANY_AGENT_KEY);
+    expect(any.json().approvals.map((x: { id: string }) => x.id)).toEqual([p2.json().id, p1.json().id]);
     const page = await get("/v1/approvals?limit=1");
     expect(page.json().approvals).toHaveLength(1);
     const next = await get(`/v1/approvals?limit=5&cursor=${page.json().next_cursor}`);
