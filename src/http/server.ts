@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Coordinator } from "../coord/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { randomHex } from "../observability/random.ts";
 import { enterTrace } from "../observability/trace.ts";
 import type { Db } from "../store/pool.ts";
 import { type ApiKey, createKeyring } from "./api-keys.ts";
@@ -89,7 +89,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     },
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomBytes(8).toString("hex");
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomHex(8);
     },
     // Keep serving during shutdown until in-flight requests finish; new ones get 503.
     return503OnClosing: true,
@@ -118,17 +118,25 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       { method: request.method, route, status: String(status) },
       reply.elapsedTime / 1000,
     );
-    const line = {
-      method: request.method,
-      url: loggableUrl(request.url),
-      route,
-      status,
-      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-      trace_id: requestTrace(request).traceId,
-      client: request.ip,
-    };
-    if (status >= 500) request.log.error(line, "request completed");
-    else request.log.info(line, "request completed");
+    // Hot routes (alert ingest, `config: { quietAccessLog: true }`) log their successes at debug:
+    // each is recorded durably anyway (an alert event with its trace id) and counted in the
+    // metric above; their 4xx stay at info and 5xx at error, like every other route's lines.
+    const quiet =
+      status < 400 &&
+      (request.routeOptions.config as { quietAccessLog?: boolean } | undefined)?.quietAccessLog;
+    const level = status >= 500 ? "error" : quiet ? "debug" : "info";
+    if (deps.log.isLevelEnabled(level)) {
+      const line = {
+        method: request.method,
+        url: loggableUrl(request.url),
+        route,
+        status,
+        duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+        trace_id: requestTrace(request).traceId,
+        client: request.ip,
+      };
+      request.log[level](line, "request completed");
+    }
     done();
   });
 

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.ts";
 
 /** W3C trace context carried through async work so logs and audit rows share one trace id. */
 export interface TraceContext {
@@ -10,11 +10,11 @@ export interface TraceContext {
 const storage = new AsyncLocalStorage<TraceContext>();
 
 export function newTraceId(): string {
-  return randomBytes(16).toString("hex");
+  return randomHex(16);
 }
 
 export function newSpanId(): string {
-  return randomBytes(8).toString("hex");
+  return randomHex(8);
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;

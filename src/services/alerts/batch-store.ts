@@ -53,6 +53,17 @@ const ROWS_AND_GROUPS = `
   union all
   select 'g' as kind, to_jsonb(g) as row from g`;
 
+/**
+ * The optimistic read (no group locks, see ingest.ts): the open incidents row-locked in one
+ * statement, the groups read without a lock in the next, whose snapshot is taken only after the
+ * row locks were granted.
+ */
+const ROWS = `
+  select 'a' as kind, to_jsonb(a) as row
+    from (select * from alerts where key = any($1::text[]) and status <> 'resolved' order by id for update) a`;
+
+const GROUPS = `select 'g' as kind, to_jsonb(g) as row from alert_groups g where id = any($1::text[])`;
+
 const INCIDENT_TIMES = [
   "first_seen",
   "last_seen",
@@ -117,18 +128,31 @@ export async function beginLockAndRead(
   keys: readonly string[],
   groupIds: readonly string[],
   now: Date,
+  opts: {
+    /**
+     * false: `names` holds no group locks and the groups are read without a row lock, in a
+     * statement of their own after the incidents' row locks (the optimistic read of ingest.ts).
+     */
+    lockGroups: boolean;
+    /** Rolls back the connection's open transaction first (an optimistic attempt given up). */
+    rollbackFirst?: boolean;
+  } = { lockGroups: true },
 ): Promise<LockedRead> {
   await ensurePrepared(client);
   const ids = [...new Set([...names].map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const reads = opts.lockGroups
+    ? `execute pw_ingest_read(${sqlTextArray(keys)}, ${sqlTextArray(groupIds)})`
+    : `execute pw_ingest_rows(${sqlTextArray(keys)});\nexecute pw_ingest_groups(${sqlTextArray(groupIds)})`;
   const text =
-    `begin;\nexecute pw_ingest_lock(array[${ids.join(",")}]::bigint[], ${sqlText(now.toISOString())});\n` +
-    `execute pw_ingest_read(${sqlTextArray(keys)}, ${sqlTextArray(groupIds)})`;
+    `${opts.rollbackFirst ? "rollback;\n" : ""}begin;\n` +
+    `execute pw_ingest_lock(array[${ids.join(",")}]::bigint[], ${sqlText(now.toISOString())});\n${reads}`;
   const results = (await client.query(text)) as unknown as QueryResult[];
-  const silences = (results[1]!.rows as SilenceDbRow[]).map(toSilence);
-  return {
-    silences,
-    ...splitRows(results[2]!.rows as Array<{ kind: "a" | "g"; row: Record<string, unknown> }>),
-  };
+  const first = opts.rollbackFirst ? 1 : 0;
+  const silences = (results[first + 1]!.rows as SilenceDbRow[]).map(toSilence);
+  const rows = results
+    .slice(first + 2)
+    .flatMap((r) => r.rows as Array<{ kind: "a" | "g"; row: Record<string, unknown> }>);
+  return { silences, ...splitRows(rows) };
 }
 
 const set = (columns: readonly (readonly [string, ...unknown[]])[], from: string) =>
@@ -226,6 +250,8 @@ export async function writeBatch(
 const INGEST_STATEMENTS: ReadonlyArray<readonly [name: string, types: string, text: string]> = [
   ["pw_ingest_lock", "bigint[], timestamptz", LOCK_AND_SILENCES],
   ["pw_ingest_read", "text[], text[]", ROWS_AND_GROUPS],
+  ["pw_ingest_rows", "text[]", ROWS],
+  ["pw_ingest_groups", "text[]", GROUPS],
   ["pw_ingest_write", "jsonb, jsonb, jsonb, jsonb", WRITE_BATCH],
 ];
 const preparedOn = new WeakSet<object>();

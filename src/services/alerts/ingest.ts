@@ -65,6 +65,48 @@ interface Prepared extends IngestItem {
   groupId: string | null;
 }
 
+/** The parts of a group the notify stage moves (markChanged, reopen, a new epoch). */
+function sameGroupState(a: AlertGroup, b: AlertGroup): boolean {
+  const t = (d: Date | null) => (d === null ? null : d.getTime());
+  return (
+    a.epoch === b.epoch &&
+    a.closed === b.closed &&
+    t(a.firstAlertAt) === t(b.firstAlertAt) &&
+    t(a.lastFlushAt) === t(b.lastFlushAt) &&
+    t(a.pendingSince) === t(b.pendingSince) &&
+    a.pendingLoud === b.pendingLoud &&
+    t(a.flushDueAt) === t(b.flushDueAt)
+  );
+}
+
+/**
+ * Whether the notify stage leaves every group as it was: each grouped intent is for an incident
+ * the batch row-locked (not one it opens), already in its group's current, open epoch (or, for an
+ * edit, in an earlier epoch, whose message is final), and the group already waits for a flush at
+ * least as loud. Then the batch needs no group lock (see runIngestBatch).
+ */
+function leavesGroupsAsTheyWere(
+  intents: ReadonlyMap<string, Intent>,
+  touched: ReadonlyMap<string, Incident>,
+  existing: ReadonlyMap<string, Incident>,
+  groups: ReadonlyMap<string, AlertGroup>,
+  now: Date,
+  timing: AlertsEnv["alerting"]["grouping"],
+): boolean {
+  for (const [id, intent] of intents) {
+    const incident = touched.get(id)!;
+    if (incident.groupId === null) continue;
+    const group = groups.get(incident.groupId);
+    if (!group || !existing.has(id)) return false;
+    if (intent !== "first" && incident.groupEpoch !== group.epoch) continue; // its epoch's message is final
+    if (group.closed || incident.groupEpoch !== group.epoch) return false;
+    const probe = { ...group };
+    markChanged(probe, now, intent !== "edit", timing);
+    if (!sameGroupState(probe, group)) return false;
+  }
+  return true;
+}
+
 function unique<T>(values: Iterable<T>): T[] {
   return [...new Set(values)];
 }
@@ -113,14 +155,38 @@ async function loadInhibitionSources(
  * Runs one batch as one transaction on `client`, which must be outside any: its first statement
  * begins the transaction and its last commits it (see batch-store.ts), so the promise resolves
  * only after the commit. On an error the caller rolls back.
+ *
+ * Count-only repeats: a batch whose alerts leave every group as it was (repeats of incidents
+ * already in their group's current epoch, the group already waiting for a flush that will show
+ * them) needs no group lock and writes no group, so batches of different keys overlap even when
+ * they share a group (a storm: one alertname). The batch is tried that way first, without group
+ * locks; if it would change a group after all, it is rolled back (nothing was written yet) and run
+ * again with them. Why the optimistic read is safe: the groups are read after the batch's
+ * incidents are row-locked, in a later snapshot; every transaction that ends a group's pending
+ * state or closes its epoch (a flush) row-locks the epoch's members first, so it either committed
+ * before that snapshot (the batch sees it and takes the locked path) or waits for the batch's
+ * commit and then shows its incidents as the batch left them.
  */
 export async function runIngestBatch(
   client: DbClient,
   env: AlertsEnv,
   items: readonly IngestItem[],
 ): Promise<IngestResult[]> {
+  const optimistic = await attemptBatch(client, env, items, { lockGroups: false });
+  if (optimistic !== null) return optimistic;
+  return (await attemptBatch(client, env, items, { lockGroups: true, rollbackFirst: true }))!;
+}
+
+/** One attempt; null when, without group locks, the batch would have changed a group. */
+async function attemptBatch(
+  client: DbClient,
+  env: AlertsEnv,
+  items: readonly IngestItem[],
+  mode: { lockGroups: boolean; rollbackFirst?: boolean },
+): Promise<IngestResult[] | null> {
   const now = env.now();
   const cfg = env.alerting;
+  const lockGroups = mode.lockGroups;
 
   // ---- fingerprint
   const prepared: Prepared[] = items.map((item) => {
@@ -134,15 +200,23 @@ export async function runIngestBatch(
   const inputGroups = unique(
     prepared.flatMap((p) => (p.groupId && p.input.status === "firing" ? [p.groupId] : [])),
   );
-  const locked = new Set<string>([...keys.map(keyLock), ...inputGroups.map(groupLock)]);
-  const read = await beginLockAndRead(client, locked, keys, inputGroups, now);
+  const locked = new Set<string>(keys.map(keyLock));
+  if (lockGroups) for (const id of inputGroups) locked.add(groupLock(id));
+  const read = await beginLockAndRead(client, locked, keys, inputGroups, now, mode);
   const silences = read.silences.map(toGuardSilence);
   const open = read.incidents;
   const groups = new Map(read.groups.map((g) => [g.id, g]));
   // An open incident's group can differ from its repeat's (labels changed, a resolve without
   // labels): lock and read it now. Rare; a deadlock here is retried by the transaction.
   const late = unique(open.flatMap((i) => (i.groupId && !groups.has(i.groupId) ? [i.groupId] : [])));
-  if (late.length > 0) {
+  if (!lockGroups) {
+    // A new key opens an incident that joins a group: the locked path, without reading more.
+    const openKeys = new Set(open.map((i) => i.key));
+    const opensGrouped = prepared.some(
+      (p) => p.groupId !== null && p.input.status === "firing" && !openKeys.has(p.key),
+    );
+    if (late.length > 0 || opensGrouped) return null;
+  } else if (late.length > 0) {
     await lockNames(client, late.map(groupLock));
     for (const group of await groupsByIds(client, late, { lock: true })) groups.set(group.id, group);
   }
@@ -315,6 +389,7 @@ export async function runIngestBatch(
     touched.set(incident.id, incident);
   }
   const timing = cfg.grouping;
+  if (!lockGroups && !leavesGroupsAsTheyWere(intents, touched, existing, groups, now, timing)) return null;
   for (const [id, intent] of intents) {
     const incident = touched.get(id)!;
     if (incident.groupId === null) {
@@ -349,7 +424,8 @@ export async function runIngestBatch(
       updated: [...existing.values()],
       created: [...created.values()],
       events,
-      groups: [...touchedGroups.values()],
+      // Without group locks no group changed (leavesGroupsAsTheyWere), and none may be written.
+      groups: lockGroups ? [...touchedGroups.values()] : [],
     },
     { commit: ignoredResolves.length === 0 },
   );

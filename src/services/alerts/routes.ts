@@ -46,9 +46,12 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
+/** Ingest routes: successful answers are logged at debug (see the access log in src/http/server.ts). */
+const HOT = { config: { quietAccessLog: true } };
+
 export function alertsRoutes(service: AlertsService) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post("/v1/alerts", async (request, reply) => {
+    app.post("/v1/alerts", HOT, async (request, reply) => {
       const key = requireScope(request, "alerts");
       const body = parseBody(request, alertsBodySchema);
       const sender = { type: "sender" as const, id: `api_key:${key.name}`, name: key.name };
@@ -60,7 +63,7 @@ export function alertsRoutes(service: AlertsService) {
       return body.batch ? { results } : results[0];
     });
 
-    app.post("/v1/alerts/alertmanager", async (request, reply) => {
+    app.post("/v1/alerts/alertmanager", HOT, async (request, reply) => {
       const key = requireScope(request, "alerts");
       const mapped = mapAlertmanagerWebhook(request.body);
       if (!mapped.ok) throw new HttpError(400, "invalid_request", mapped.reason);
