@@ -174,7 +174,7 @@ export function startTelegram(
         bot.api.deleteWebhook({ drop_pending_updates: false }, signal),
       );
       reachable();
-      menus = publishCommands();
+      menus = publishCommandMenus(bot, log);
       const sink = createConcurrentSink<Update, unknown>(
         consumer,
         async (error) => {
@@ -200,18 +200,6 @@ export function startTelegram(
         log.error({ err: describeError(err, token, { stack: true }) }, "could not start polling");
     }
   })();
-
-  async function publishCommands(): Promise<void> {
-    if (!bot.pitwall) return;
-    try {
-      await bot.pitwall.registerCommands();
-    } catch (err) {
-      log.warn(
-        { err: describeError(err, token) },
-        "could not publish the command menus; they will be set on the next start",
-      );
-    }
-  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -267,4 +255,23 @@ function withTimeout(signal: Signal, ms: number): { signal: Signal; dispose: () 
       signal.removeEventListener("abort", abort);
     },
   };
+}
+
+/**
+ * Publishes the command menus (setMyCommands) in the background of polling or webhook start:
+ * cosmetic, so a failure is logged and retried at the next start, never fatal.
+ */
+export async function publishCommandMenus(
+  bot: Bot<BotContext> & { pitwall?: PitwallBotExtras },
+  log: Logger,
+): Promise<void> {
+  if (!bot.pitwall) return;
+  try {
+    await bot.pitwall.registerCommands();
+  } catch (err) {
+    log.warn(
+      { err: describeError(err, bot.token) },
+      "could not publish the command menus; they will be set on the next start",
+    );
+  }
 }

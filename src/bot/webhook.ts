@@ -10,7 +10,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { BotContext } from "./context.ts";
 import type { PitwallBotExtras } from "./create-bot.ts";
 import { describeError, shortError } from "./errors.ts";
-import { ALLOWED_UPDATES, type TelegramHandle, type TelegramState } from "./polling.ts";
+import { ALLOWED_UPDATES, publishCommandMenus, type TelegramHandle, type TelegramState } from "./polling.ts";
 import { retryAfterMs, settleWithin, sleep } from "./waiting.ts";
 
 // Webhook mode (DESIGN.md, Delivery; issue 7 item 3). Every instance takes updates on the route;
@@ -362,7 +362,7 @@ export function startWebhook(bot: WebhookBot, opts: StartWebhookOptions): Telegr
     try {
       await setWebhook();
       log.info({ url: shownUrl }, "webhook set: Telegram delivers updates to every instance behind it");
-      menus = publishCommands();
+      menus = publishCommandMenus(bot, log);
       if (checkEveryMs > 0) await watch();
     } catch (err) {
       if (!stopSignal.signal.aborted)
@@ -413,18 +413,6 @@ export function startWebhook(bot: WebhookBot, opts: StartWebhookOptions): Telegr
       } else {
         reachable();
       }
-    }
-  }
-
-  async function publishCommands(): Promise<void> {
-    if (!bot.pitwall) return;
-    try {
-      await bot.pitwall.registerCommands();
-    } catch (err) {
-      log.warn(
-        { err: describeError(err, token) },
-        "could not publish the command menus; they will be set on the next start",
-      );
     }
   }
 
