@@ -15,6 +15,6 @@ export interface OutboxApiOptions {
 export function createOutboxApi(opts: OutboxApiOptions): Api {
   return new Api(opts.token, {
     ...(opts.apiRoot === undefined ? {} : { apiRoot: opts.apiRoot }),
-    timeoutSeconds: opts.timeoutSeconds ?? 30,
+    timeoutSeconds: opts.timeoutSeconds ?? 15,
   });
 }

@@ -55,9 +55,13 @@ export interface OutboxWorkerOptions {
   instanceId: string;
   pacing?: Partial<Pacing>;
   retry?: Partial<RetryPolicy>;
-  /** A claimed row is anyone's again this long after its claim (the crash case). Default 60 s. */
+  /**
+   * A claimed row is anyone's again this long after its claim (the crash case). Default 25 s:
+   * after an instance dies, the chats whose rows it held stay quiet this long, so it is kept
+   * short; it must stay well above callTimeoutMs.
+   */
   leaseMs?: number;
-  /** Each Bot API call is aborted after this; must be well under the lease. Default 30 s. */
+  /** Each Bot API call is aborted after this; must be well under the lease. Default 10 s. */
   callTimeoutMs?: number;
   /** Rows (one per chat) sent at the same time. Default 8. */
   maxInFlight?: number;
@@ -210,8 +214,8 @@ export function createOutboxWorker(opts: OutboxWorkerOptions): OutboxWorker {
   const { db, coord, api, log, metrics, instanceId } = opts;
   const pacing: Pacing = { ...DEFAULT_PACING, ...opts.pacing };
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
-  const leaseMs = opts.leaseMs ?? 60_000;
-  const callTimeoutMs = opts.callTimeoutMs ?? Math.min(30_000, Math.floor(leaseMs / 2));
+  const leaseMs = opts.leaseMs ?? 25_000;
+  const callTimeoutMs = opts.callTimeoutMs ?? Math.min(10_000, Math.floor(leaseMs / 2));
   const maxInFlight = opts.maxInFlight ?? 8;
   const pollMs = opts.pollMs ?? 1_000;
   const stuckAfterMs = opts.stuckAfterMs ?? 120_000;

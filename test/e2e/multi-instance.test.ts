@@ -13,8 +13,8 @@
 // to the alerts chat (the first round of alerts goes to A alone, before B starts, so it is A's):
 // Telegram has it, the leader has not recorded it when it dies. That row is the one the
 // at-least-once rule allows to appear twice; its chat waits out the dead leader's outbox lease
-// (60 s, src/delivery/worker.ts) before anyone sends there again, so each variant takes about
-// 70 s, a minute of which is that lease.
+// (25 s, src/delivery/worker.ts) before anyone sends there again, which is most of each
+// variant's run time.
 
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
