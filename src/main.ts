@@ -240,7 +240,7 @@ export async function startPitwall({
       },
       onDeposed: async () => {
         isLeader = false;
-        log.warn("leadership lost: stopping jobs and the Telegram poller");
+        log.info("not the leader any more (lost, or shutting down): stopping jobs and the Telegram poller");
         await Promise.all([jobs.stop(), telegram?.stopPolling()]);
       },
     });
