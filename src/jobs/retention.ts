@@ -59,13 +59,20 @@ export interface RetentionOptions {
 
 /**
  * The built-in targets, in the order they run. Dependents go before what they depend on
- * (alert_events before alerts), so the FK cascade has nothing left to do in one big statement.
+ * (alert_events and alert_firings before alerts), so the FK cascade has nothing left to do in one
+ * big statement.
  *
  * - audit_log by `at`, `retention.audit` (365 d).
  * - outbox: delivered and superseded rows by `created_at`, 7 days by default (the same rows
  *   `pruneDelivered` in src/delivery deletes, but in batches; pending rows are never touched).
- * - alert_events, then alerts: resolved incidents whose `resolved_at` is older than
- *   `retention.resolved_alerts` (30 d); alert_notifications go with them by cascade.
+ * - alert_firings (migration 010: firings per incident per 15-minute bin) by `bin`, on the
+ *   `retention.usage_events` horizon (7 d): only the digest reads them, for its last 24 hours, and
+ *   otherwise an incident's rows (up to 96 a day while it fires) would stay for as long as the
+ *   incident does.
+ * - alert_events and alert_firings, then alerts: resolved incidents whose `resolved_at` is older
+ *   than `retention.resolved_alerts` (30 d); alert_notifications go with them by cascade. The
+ *   firings of such an incident are normally gone by then (a bin is never after its incident's
+ *   resolve); `resolved_alert_firings` takes them first when usage_events is the longer horizon.
  * - usage_events by `at`, `retention.usage_events` (7 d); usage_hourly by `hour`,
  *   `retention.hourly_usage` (400 d: a monthly budget and a year of history).
  * - approvals (migration 006) on the `retention.resolved_alerts` horizon, like incidents: an
@@ -91,9 +98,17 @@ export function builtinRetentionTargets(
       olderThanMs: opts.deliveredOutboxMs ?? 7 * DAY,
       where: "status <> 'pending'",
     },
+    { table: "alert_firings", timeColumn: "bin", olderThanMs: r.usage_events },
     {
       table: "alert_events",
       timeColumn: "at",
+      olderThanMs: r.resolved_alerts,
+      where: `alert_id in (select id from alerts where ${resolvedAlerts})`,
+    },
+    {
+      name: "resolved_alert_firings",
+      table: "alert_firings",
+      timeColumn: "bin",
       olderThanMs: r.resolved_alerts,
       where: `alert_id in (select id from alerts where ${resolvedAlerts})`,
     },

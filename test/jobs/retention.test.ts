@@ -41,7 +41,9 @@ afterAll(async () => {
 beforeEach(async () => {
   clock = Date.now();
   logLines.length = 0;
-  await db.query("truncate audit_log, outbox, alerts, alert_events, usage_events, usage_hourly cascade");
+  await db.query(
+    "truncate audit_log, outbox, alerts, alert_events, alert_firings, usage_events, usage_hourly cascade",
+  );
 });
 
 async function auditAt(at: Date, action = "test.action"): Promise<void> {
@@ -77,6 +79,15 @@ async function alert(resolvedAt: Date | null, events = 0): Promise<string> {
     ]);
   }
   return id;
+}
+
+/** `n` firings of incident `alertId` in the 15-minute bin of `at` (migration 010). */
+async function firings(alertId: string, at: Date, n = 1): Promise<void> {
+  await db.query(
+    `insert into alert_firings (alert_id, bin, n)
+     values ($1, date_bin('15 minutes', $2::timestamptz, timestamptz '2000-01-01 00:00:00+00'), $3)`,
+    [alertId, at, n],
+  );
 }
 
 async function usageEvent(at: Date): Promise<void> {
@@ -259,6 +270,39 @@ describe("retention job", () => {
     expect(logLines.some((l) => l.includes('"level":"warn"') && l.includes("closed_at"))).toBe(true);
   });
 
+  it("deletes alert firings past the usage_events horizon, of open incidents too", async () => {
+    const stillFiring = await alert(null);
+    await firings(stillFiring, ago(8 * DAY), 5);
+    await firings(stillFiring, ago(7 * DAY + 60 * 60 * 1000), 2);
+    await firings(stillFiring, ago(6 * DAY), 3);
+    const oldResolved = await alert(ago(31 * DAY));
+    await firings(oldResolved, ago(35 * DAY));
+
+    const report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    // Rows, not firings; the resolved incident's rows were already gone when its own target ran.
+    expect(report.deleted).toMatchObject({ alert_firings: 3, resolved_alert_firings: 0, alerts: 1 });
+    const { rows } = await db.query<{ alert_id: string; n: number }>("select alert_id, n from alert_firings");
+    expect(rows).toEqual([{ alert_id: stillFiring, n: 3 }]);
+  });
+
+  it("deletes the firings of old resolved incidents before the incidents when usage_events is the longer horizon", async () => {
+    const longUsage = { retention: { ...config.retention, usage_events: 90 * DAY } };
+    const oldResolved = await alert(ago(31 * DAY));
+    await firings(oldResolved, ago(32 * DAY), 4);
+    await firings(oldResolved, ago(40 * DAY));
+    const recentlyResolved = await alert(ago(29 * DAY));
+    await firings(recentlyResolved, ago(30 * DAY));
+    const stillFiring = await alert(null);
+    await firings(stillFiring, ago(40 * DAY));
+
+    const report = await runRetention({ db, config: longUsage, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    expect(report.deleted).toMatchObject({ alert_firings: 0, resolved_alert_firings: 2, alerts: 1 });
+    const { rows } = await db.query<{ alert_id: string }>("select alert_id from alert_firings order by 1");
+    expect(rows.map((r) => r.alert_id)).toEqual([recentlyResolved, stillFiring].sort());
+  });
+
   it("removes old approvals after their grants and prompts; one still referenced by a live grant waits", async () => {
     await db.query("truncate approvals, approval_batches, approval_grants, approval_reason_prompts cascade");
     const approval = async (id: string, expiresAt: Date, batchId: string | null = null) => {
@@ -312,7 +356,9 @@ describe("retention job", () => {
     expect(names).toEqual([
       "audit_log",
       "outbox",
+      "alert_firings",
       "alert_events",
+      "resolved_alert_firings",
       "alerts",
       "usage_events",
       "hourly_usage",
@@ -322,6 +368,8 @@ describe("retention job", () => {
       "approval_batches",
     ]);
     expect(names.indexOf("alert_events")).toBeLessThan(names.indexOf("alerts"));
+    expect(names.indexOf("alert_firings")).toBeLessThan(names.indexOf("alerts"));
+    expect(names.indexOf("resolved_alert_firings")).toBeLessThan(names.indexOf("alerts"));
     expect(names.indexOf("approval_grants")).toBeLessThan(names.indexOf("approvals"));
     expect(names.indexOf("approvals")).toBeLessThan(names.indexOf("approval_batches"));
   });

@@ -8,7 +8,7 @@
  *    InitPlan Postgres evaluates once, before the scan, whether or not any silence exists), and
  *    the silences not yet ended; then the open incidents of the batch's keys and its groups,
  *    row-locked (a statement of its own: its snapshot is taken after the locks were granted);
- * 2. every write (incidents updated and inserted, events, groups) in one statement of
+ * 2. every write (incidents updated and inserted, events, firings per bin, groups) in one statement of
  *    data-modifying CTEs, and `commit`. The insert waits for the update (a resolved incident leaves the
  *    open-key index before its successor enters it), and events of an incident that merged into
  *    an existing one (the unique index's safety net) are re-pointed to it.
@@ -22,8 +22,10 @@ import {
   EVENT_COLUMNS,
   GROUP_COLUMNS,
   type GroupDbRow,
+  groupLock,
   INCIDENT_COLUMNS,
   type IncidentDbRow,
+  keyLock,
   lockId,
   recordset,
   recordType,
@@ -168,6 +170,10 @@ const EVENT_INPUT = [
   ["open_key", "text", (e: BatchEvent) => e.openKey] as const,
 ] as ReadonlyArray<readonly [string, string, (e: BatchEvent) => unknown]>;
 
+/** The 15-minute bin of alert_firings a time falls in (010_alert_firings.sql). */
+export const FIRING_BIN = (at: string) =>
+  `date_bin('15 minutes', ${at}, timestamptz '2000-01-01 00:00:00+00')`;
+
 const WRITE_BATCH = `
   with upd as (
     update alerts a set ${set(INCIDENT_COLUMNS, "x")}
@@ -193,6 +199,14 @@ const WRITE_BATCH = `
     select ${columnList(GROUP_COLUMNS)}
       from jsonb_to_recordset($4::jsonb) as x(${recordType(GROUP_COLUMNS)})
     on conflict (id) do update set ${set(GROUP_COLUMNS, "excluded")}
+  ), fir as (
+    insert into alert_firings (alert_id, bin, n)
+    select coalesce((select i.id from ins i where i.key = x.open_key and not i.inserted), x.alert_id),
+           ${FIRING_BIN("x.at")}, count(*)
+      from jsonb_to_recordset($3::jsonb) as x(${recordType(EVENT_INPUT)})
+     where x.kind in ('opened', 'repeated')
+     group by 1, 2
+    on conflict (alert_id, bin) do update set n = alert_firings.n + excluded.n
   )
   select id, key, inserted from ins`;
 
@@ -240,6 +254,122 @@ export async function writeBatch(
   return merged;
 }
 
+// ---- count-only repeats (fast-repeat.ts) -------------------------------------------------------
+
+/**
+ * Begins nothing itself: takes the batch's advisory locks in one sorted order (deadlock-free
+ * against every other holder): its keys exclusively, as the full path does, and its groups
+ * shared. A group's exclusive holders are the ones that change it (a flush, an acknowledge, a
+ * batch of the full path that marks it changed), so count-only repeats of one group run side by
+ * side while none of those can be under way. Returns the silences not yet ended.
+ */
+const REPEAT_LOCKS = `
+  select * from silences
+   where ends_at > $3
+     and (select count(case when shared then pg_advisory_xact_lock_shared(l) else pg_advisory_xact_lock(l) end)
+            from unnest($1::bigint[], $2::bool[]) as x(l, shared)) >= 0
+   order by ends_at, id`;
+
+/**
+ * Raises count and last_seen of the open incidents a repeat would change in nothing else, and
+ * counts the firings; a row that fails any condition is left alone and its alerts take the full
+ * path. The conditions are those under which the full pipeline's repeat writes only count and
+ * last_seen (ingest.ts): same content (hash), shown, no re-notification due (acknowledged, or
+ * notified within the dedup window), in its group's current open epoch with a flush already
+ * pending (so marking the group changed changes nothing), and pitwall's view of the silences
+ * ($6/$7: the ids and ends of those not yet ended, with which pitwall checked the alerts) still
+ * current — otherwise nothing is written. Its own statement, after the locks (REPEAT_LOCKS): its
+ * snapshot sees every batch, flush and action that held them committed; a row changed since (an
+ * acknowledge, an escalation) is re-checked by Postgres against these conditions before it is
+ * written.
+ */
+const REPEAT_UPDATE = `
+  with silences_as_seen as (
+    select (select count(*) from silences where ends_at > $4) = cardinality($6::text[])
+       and not exists (
+             select 1 from silences s
+              where s.ends_at > $4
+                and not exists (
+                      select 1 from unnest($6::text[], $7::timestamptz[]) as c(id, ends_at)
+                       where c.id = s.id and c.ends_at = date_trunc('milliseconds', s.ends_at))) as current
+  ), target as materialized (
+    -- Each key's open incident through the open-key index (unique: at most one per key), with
+    -- its group's state. Materialized: the update below then finds its rows by id, a plan that
+    -- stays right whatever the generic plan guesses about sizes (joined directly, Postgres
+    -- chose to scan a whole group's members once per key).
+    select o.id, x.d, x.hash
+      from unnest($1::text[], $2::text[], $3::int[], $8::text[]) as x(key, hash, d, group_id)
+      cross join lateral (
+        -- offset 0: planned on its own, as the unique index lookup it is
+        select a.id, a.group_id, a.group_epoch from alerts a
+         where a.key = x.key and a.status <> 'resolved' offset 0) o
+      join alert_groups g on g.id = o.group_id
+     where o.group_id = x.group_id and g.epoch = o.group_epoch and not g.closed and g.pending_since is not null
+  ), u as (
+    update alerts a set count = a.count + x.d, last_seen = $4
+      from target x
+     where (select current from silences_as_seen)
+       and a.id = x.id and a.status in ('firing', 'acknowledged') and a.content_hash = x.hash
+       and a.first_notified_at is not null
+       and (a.status = 'acknowledged' or a.last_notified_at > $5)
+    returning a.id, a.key, a.count, x.d
+  ), fir as (
+    insert into alert_firings (alert_id, bin, n)
+    select id, ${FIRING_BIN("$4")}, d from u
+    on conflict (alert_id, bin) do update set n = alert_firings.n + excluded.n
+  )
+  select id, key, count from u`;
+
+export interface CountOnlyRepeats {
+  keys: readonly string[];
+  /** Per key: the group its alerts join (only grouped alerts can be count-only repeats). */
+  groupIds: readonly string[];
+  /** Per key: the content hash its alerts carry, and how many of them the batch holds. */
+  hashes: readonly string[];
+  deltas: readonly number[];
+  now: Date;
+  /** Incidents notified after this are within the dedup window. */
+  notifiedAfter: Date;
+  /** The silences not yet ended the alerts were checked against. */
+  silences: readonly SilenceRow[];
+}
+
+export interface CountOnlyOutcome {
+  /** The incidents raised: their id, key and new count. */
+  raised: Array<{ id: string; key: string; count: number }>;
+  /** The silences not yet ended, as read under the locks (pitwall's view for the next batch). */
+  silences: SilenceRow[];
+}
+
+/**
+ * One round trip and one transaction: begin, the locks with the silences read, the update,
+ * commit.
+ */
+export async function writeCountOnlyRepeats(
+  client: Queryable,
+  batch: CountOnlyRepeats,
+): Promise<CountOnlyOutcome> {
+  await ensurePrepared(client);
+  const locks = new Map<bigint, boolean>();
+  for (const key of batch.keys) locks.set(lockId(keyLock(key)), false);
+  for (const id of new Set(batch.groupIds)) locks.set(lockId(groupLock(id)), true);
+  const order = [...locks.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const time = (d: Date) => sqlText(d.toISOString());
+  const text =
+    `begin;\nexecute pw_repeat_locks(array[${order.join(",")}]::bigint[], ` +
+    `array[${order.map((id) => locks.get(id)).join(",")}]::bool[], ${time(batch.now)});\n` +
+    `execute pw_repeat_update(${sqlTextArray(batch.keys)}, ${sqlTextArray(batch.hashes)}, ` +
+    `array[${batch.deltas.join(",")}]::int[], ${time(batch.now)}, ${time(batch.notifiedAfter)}, ` +
+    `${sqlTextArray(batch.silences.map((s) => s.id))}, ` +
+    `array[${batch.silences.map((s) => time(s.endsAt)).join(",")}]::timestamptz[], ` +
+    `${sqlTextArray(batch.groupIds)});\ncommit`;
+  const results = (await client.query(text)) as unknown as QueryResult[];
+  return {
+    silences: (results[1]!.rows as SilenceDbRow[]).map(toSilence),
+    raised: results[2]!.rows as CountOnlyOutcome["raised"],
+  };
+}
+
 /**
  * The folded statements as SQL-level prepared statements of the connection (PREPARE): a simple
  * query can EXECUTE them with literal arguments, so folding BEGIN and COMMIT in costs no
@@ -253,6 +383,12 @@ const INGEST_STATEMENTS: ReadonlyArray<readonly [name: string, types: string, te
   ["pw_ingest_rows", "text[]", ROWS],
   ["pw_ingest_groups", "text[]", GROUPS],
   ["pw_ingest_write", "jsonb, jsonb, jsonb, jsonb", WRITE_BATCH],
+  ["pw_repeat_locks", "bigint[], bool[], timestamptz", REPEAT_LOCKS],
+  [
+    "pw_repeat_update",
+    "text[], text[], int[], timestamptz, timestamptz, text[], timestamptz[], text[]",
+    REPEAT_UPDATE,
+  ],
 ];
 const preparedOn = new WeakSet<object>();
 

@@ -7,11 +7,19 @@
  */
 
 export interface BatcherOptions<I, R> {
-  /** Writes one batch; returns one result per item, in order. */
-  run(items: I[]): Promise<R[]>;
+  /**
+   * Writes one batch; returns one result per item, in order. An Error in place of a result fails
+   * the submissions that hold that item (and only them): a batch written in parts can commit
+   * some and fail others.
+   */
+  run(items: I[]): Promise<Array<R | Error>>;
   /** Items per batch at most (a single larger submission still goes alone). Default 1000. */
   maxBatch?: number;
-  /** How long a lone submission waits for others. Default 2 ms. */
+  /**
+   * How long a lone submission waits for others while a batch slot is free. 0: only for those
+   * that arrive in the same turn of the event loop (setImmediate; a 0 ms timer would wait 1 ms).
+   * Default 2 ms.
+   */
   maxWaitMs?: number;
   /**
    * Batches written at once. Default 1. With 2, the next batch starts (and waits in Postgres on
@@ -42,6 +50,7 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
   let queued = 0;
   const running = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | null = null;
+  let immediate: NodeJS.Immediate | null = null;
   let closed = false;
 
   function take(): Array<Pending<I, R>> {
@@ -64,8 +73,11 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
       const results = await opts.run(items);
       let offset = 0;
       for (const pending of batch) {
-        pending.resolve(results.slice(offset, offset + pending.items.length));
+        const own = results.slice(offset, offset + pending.items.length);
         offset += pending.items.length;
+        const failed = own.find((r): r is Error => r instanceof Error);
+        if (failed) pending.reject(failed);
+        else pending.resolve(own as R[]);
       }
     } catch (err) {
       for (const pending of batch) pending.reject(err);
@@ -77,6 +89,10 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
     if (timer !== null) {
       clearTimeout(timer);
       timer = null;
+    }
+    if (immediate !== null) {
+      clearImmediate(immediate);
+      immediate = null;
     }
     const batch = take();
     const written: Promise<void> = write(batch).finally(() => {
@@ -90,7 +106,12 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
   function schedule(): void {
     if (running.size >= maxInFlight) return; // a running batch's end starts the next one
     if (queued >= maxBatch) kick();
-    else
+    else if (maxWaitMs === 0) {
+      immediate ??= setImmediate(() => {
+        immediate = null;
+        kick();
+      });
+    } else
       timer ??= setTimeout(() => {
         timer = null;
         kick();

@@ -22,8 +22,10 @@ import {
 } from "../../guards/alerts/index.ts";
 import type { DbClient } from "../../store/pool.ts";
 import { beginLockAndRead, writeBatch } from "./batch-store.ts";
+import { alertContentHash } from "./content-hash.ts";
 import type { AlertsEnv } from "./env.ts";
 import { escalationDueAt } from "./escalation-plan.ts";
+import type { SilenceView } from "./fast-repeat.ts";
 import { ensureGroup, markChanged, reopen } from "./groups.ts";
 import { newId } from "./ids.ts";
 import { editIncidentMessage, sendIncidentMessage } from "./messages.ts";
@@ -171,10 +173,11 @@ export async function runIngestBatch(
   client: DbClient,
   env: AlertsEnv,
   items: readonly IngestItem[],
+  view?: SilenceView,
 ): Promise<IngestResult[]> {
-  const optimistic = await attemptBatch(client, env, items, { lockGroups: false });
+  const optimistic = await attemptBatch(client, env, items, { lockGroups: false, view });
   if (optimistic !== null) return optimistic;
-  return (await attemptBatch(client, env, items, { lockGroups: true, rollbackFirst: true }))!;
+  return (await attemptBatch(client, env, items, { lockGroups: true, rollbackFirst: true, view }))!;
 }
 
 /** One attempt; null when, without group locks, the batch would have changed a group. */
@@ -182,7 +185,7 @@ async function attemptBatch(
   client: DbClient,
   env: AlertsEnv,
   items: readonly IngestItem[],
-  mode: { lockGroups: boolean; rollbackFirst?: boolean },
+  mode: { lockGroups: boolean; rollbackFirst?: boolean; view?: SilenceView | undefined },
 ): Promise<IngestResult[] | null> {
   const now = env.now();
   const cfg = env.alerting;
@@ -203,6 +206,7 @@ async function attemptBatch(
   const locked = new Set<string>(keys.map(keyLock));
   if (lockGroups) for (const id of inputGroups) locked.add(groupLock(id));
   const read = await beginLockAndRead(client, locked, keys, inputGroups, now, mode);
+  if (mode.view) mode.view.silences = read.silences;
   const silences = read.silences.map(toGuardSilence);
   const open = read.incidents;
   const groups = new Map(read.groups.map((g) => [g.id, g]));
@@ -317,6 +321,7 @@ async function attemptBatch(
           lastEscalatedAt: null,
           escalations: 0,
           pagerdutyTriggered: false,
+          contentHash: alertContentHash(input),
         };
         applySilence(incident);
         if (incident.status === "firing") incident.inhibitedBy = inhibitorOf(incident);
@@ -341,6 +346,7 @@ async function attemptBatch(
         if (input.source !== undefined) incident.source = input.source;
         if (Object.keys(input.labels).length > 0) incident.labels = { ...input.labels };
         if (input.url !== undefined) incident.url = input.url;
+        incident.contentHash = alertContentHash(input);
         applySilence(incident);
         const shown = incident.firstNotifiedAt !== null;
         // Inhibition decides whether an incident is shown at all; once shown it stays shown.

@@ -95,6 +95,7 @@ export const INCIDENT_COLUMNS: ReadonlyArray<Column<Incident>> = [
   ["last_escalated_at", "timestamptz", (i) => iso(i.lastEscalatedAt)],
   ["escalations", "integer", (i) => i.escalations],
   ["pagerduty_triggered", "boolean", (i) => i.pagerdutyTriggered],
+  ["content_hash", "text", (i) => i.contentHash],
 ];
 
 export function recordset<T>(columns: ReadonlyArray<Column<T>>, rows: readonly T[]): string {
@@ -151,6 +152,7 @@ export interface IncidentDbRow {
   last_escalated_at: Date | null;
   escalations: number;
   pagerduty_triggered: boolean;
+  content_hash: string | null;
 }
 
 export function toIncident(r: IncidentDbRow): Incident {
@@ -186,6 +188,7 @@ export function toIncident(r: IncidentDbRow): Incident {
     lastEscalatedAt: r.last_escalated_at,
     escalations: r.escalations,
     pagerdutyTriggered: r.pagerduty_triggered,
+    contentHash: r.content_hash ?? null,
   };
 }
 

@@ -44,6 +44,11 @@ export interface Incident {
   lastEscalatedAt: Date | null;
   escalations: number;
   pagerdutyTriggered: boolean;
+  /**
+   * Hash of the last alert applied (content-hash.ts): a repeat with the same hash changes
+   * nothing but count and last_seen (fast-repeat.ts). Null for rows written before it existed.
+   */
+  contentHash: string | null;
 }
 
 export interface GroupAction {

@@ -1,8 +1,8 @@
 /**
  * Every query of the digest, in one place: what happened in a window of 24 hours, read from the
- * tables the other feature areas write (alerts and their events, approvals, usage, budgets, the
- * audit log's breaker transitions, mode history). The result is plain data; rendering it (text,
- * caption, chart, email) is pure and lives in render.ts and chart.ts.
+ * tables the other feature areas write (alerts with their events and firings, approvals, usage,
+ * budgets, the audit log's breaker transitions, mode history). The result is plain data; rendering
+ * it (text, caption, chart, email) is pure and lives in render.ts and chart.ts.
  *
  * Everything is computed as of the window's end, so a digest sent late says what the on-time one
  * would have said.
@@ -202,7 +202,22 @@ async function collectIn(
   };
 }
 
-const FIRING_KINDS = ["opened", "repeated"];
+/*
+ * Firings (alerts received: the one that opened an incident and every repeat) are read from
+ * alert_firings (migration 010), not from alert_events: a repeat that changes nothing but its
+ * incident's count and last_seen is written as just that (src/services/alerts/fast-repeat.ts),
+ * without an event, so counting events would miss most of a storm. alert_firings holds one count
+ * per incident per 15-minute bin (date_bin from 2000-01-01 00:00 UTC), so windows are read at that
+ * resolution: a bin belongs to the window when it starts in it (`bin >= start and bin < end`).
+ *
+ * A scheduled digest at a whole hour or quarter hour of its time zone starts and ends on bin
+ * boundaries (every zone's offset from UTC is a multiple of 15 minutes), and so does each of its
+ * hourly bars: the counts are exact. A window off those boundaries (/digest, which ends at the
+ * moment it is asked for; a schedule such as 07:10) counts from the first boundary after its start
+ * to the boundary after its end: each edge is off by less than 15 minutes, and firings can then
+ * differ a little from the incidents fired, which are counted by first_seen. Windows that adjoin
+ * still count every bin exactly once.
+ */
 
 /** Runs queries one after another: one connection runs one query at a time (pg refuses to queue). */
 async function inOrder<T extends readonly unknown[]>(
@@ -240,8 +255,8 @@ async function collectIncidents(db: DbClient, window: DigestWindow): Promise<Inc
       ),
     () =>
       db.query<{ n: number }>(
-        `select count(*)::int as n from alert_events where at >= $1 and at < $2 and kind = any($3)`,
-        [from, to, FIRING_KINDS],
+        "select coalesce(sum(n), 0)::bigint as n from alert_firings where bin >= $1 and bin < $2",
+        [from, to],
       ),
     () =>
       db.query<{ key: string; title: string; severity: string; firings: number; incidents: number }>(
@@ -249,14 +264,14 @@ async function collectIncidents(db: DbClient, window: DigestWindow): Promise<Inc
               (array_agg(a.title order by a.seq desc))[1] as title,
               case max(case a.severity when 'critical' then 3 when 'warning' then 2 else 1 end)
                 when 3 then 'critical' when 2 then 'warning' else 'info' end as severity,
-              count(*)::int as firings,
+              sum(f.n)::bigint as firings,
               count(distinct a.id)::int as incidents
-         from alert_events e join alerts a on a.id = e.alert_id
-        where e.at >= $1 and e.at < $2 and e.kind = any($3)
+         from alert_firings f join alerts a on a.id = f.alert_id
+        where f.bin >= $1 and f.bin < $2
         group by a.key
         order by firings desc, a.key
-        limit $4`,
-        [from, to, FIRING_KINDS, NOISY_KEYS],
+        limit $3`,
+        [from, to, NOISY_KEYS],
       ),
     () =>
       db.query<{ ms: number }>(
@@ -526,12 +541,13 @@ async function collectModes(
 async function collectHourly(db: DbClient, window: DigestWindow): Promise<DigestData["hourly"]> {
   const params = [new Date(window.start), new Date(window.end)];
   const [alerts, tokens] = await inOrder([
+    // Each bin goes to the bar its start falls in (see the firings note above collectIncidents).
     () =>
       db.query<{ bucket: number; n: number }>(
-        `select floor(extract(epoch from (at - $1)) / 3600)::int as bucket, count(*)::int as n
-         from alert_events where at >= $1 and at < $2 and kind = any($3)
+        `select floor(extract(epoch from (bin - $1)) / 3600)::int as bucket, sum(n)::bigint as n
+         from alert_firings where bin >= $1 and bin < $2
         group by 1`,
-        [...params, FIRING_KINDS],
+        params,
       ),
     () =>
       db.query<{ bucket: number; n: number }>(

@@ -80,4 +80,39 @@ describe("group commit batcher", () => {
     await Promise.all([batcher.submit([1, 2]), batcher.submit([3])]);
     expect(batches).toEqual([[1, 2, 3]]);
   });
+
+  it("fails only the submissions whose items failed when a batch commits in parts", async () => {
+    const batcher = createBatcher<number, number>({
+      // Odd items were committed, even ones were not (a batch split into two transactions).
+      run: async (items) => items.map((n) => (n % 2 === 1 ? n * 10 : new Error(`item ${n} not stored`))),
+      maxWaitMs: 1,
+    });
+    const [alone, mixed, other] = await Promise.allSettled([
+      batcher.submit([1]),
+      batcher.submit([3, 4]),
+      batcher.submit([5, 7]),
+    ]);
+    expect(alone).toEqual({ status: "fulfilled", value: [10] });
+    expect(mixed.status).toBe("rejected");
+    expect((mixed as PromiseRejectedResult).reason.message).toBe("item 4 not stored");
+    expect(other).toEqual({ status: "fulfilled", value: [50, 70] });
+  });
+
+  it("with maxWaitMs 0 takes what arrived in the same turn of the event loop, without a timer's wait", async () => {
+    const batches: number[][] = [];
+    const batcher = createBatcher<number, number>({
+      run: async (items) => {
+        batches.push(items);
+        return items;
+      },
+      maxWaitMs: 0,
+    });
+    const same = [batcher.submit([1]), batcher.submit([2])];
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first batch started in the check phase this test just waited for.
+    expect(batches).toEqual([[1, 2]]);
+    await Promise.all(same);
+    await batcher.submit([3]);
+    expect(batches).toEqual([[1, 2], [3]]);
+  });
 });

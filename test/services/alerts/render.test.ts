@@ -39,6 +39,7 @@ function incident(over: Partial<Incident> = {}): Incident {
     lastEscalatedAt: null,
     escalations: 0,
     pagerdutyTriggered: false,
+    contentHash: null,
     ...over,
   };
 }

@@ -1,17 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { collectDigest, windowEndingAt } from "../../../src/services/digest/collect.ts";
+import { digestSchedule } from "../../../src/services/digest/schedule.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 import {
   config,
   seedApproval,
   seedAudit,
+  seedFirings,
   seedIncident,
   seedModeChange,
   seedUsage,
   truncateDigestTables,
 } from "./support.ts";
 
-// The digest's queries against rows in the real tables (migrations 001, 005-008).
+// The digest's queries against rows in the real tables (migrations 001, 005-008 and 010).
 
 const END = Date.parse("2030-01-15T09:00:00Z");
 const START = END - 24 * 3_600_000;
@@ -82,14 +84,15 @@ describe("collecting a day", () => {
     expect(data.incidents.resolveMs.sort((x, y) => x - y)).toEqual([30 * M, 3 * H]);
   });
 
-  it("finds the noisiest keys and alerts per hour from the alert events", async () => {
+  it("finds the noisiest keys and alerts per hour from the firings, whether a repeat left an event or not", async () => {
     const db = tdb.db;
     await seedIncident(db, {
       key: "disk:<db-1>&co",
       severity: "critical",
       title: "Disk almost full",
       firstSeen: START + 10 * M,
-      repeats: [START + 20 * M, START + 70 * M, START + 71 * M, BEFORE + 100 * M /* = START+40min */],
+      repeats: [START + 20 * M, START + 70 * M],
+      countOnlyRepeats: [START + 71 * M, BEFORE + 100 * M /* = START+40min */],
     });
     // Two incidents of one key: openings and repeats of both count for the key.
     await seedIncident(db, { key: "latency", firstSeen: START + 5 * H, resolvedAt: START + 5 * H + M });
@@ -97,7 +100,7 @@ describe("collecting a day", () => {
       key: "latency",
       title: "latest title",
       firstSeen: START + 6 * H,
-      repeats: [START + 6 * H + M],
+      countOnlyRepeats: [START + 6 * H + M],
     });
     await seedIncident(db, { key: "quiet", severity: "info", firstSeen: END - M });
     // A repeat after the end and an opening before the start are outside.
@@ -116,6 +119,81 @@ describe("collecting a day", () => {
     expected[5] = 1;
     expected[6] = 2;
     expected[23] = 1;
+    expect(data.hourly.alerts).toEqual(expected);
+  });
+
+  it("counts the firings of the bins that start in the window, per hour of a zone half an hour off UTC", async () => {
+    const db = tdb.db;
+    // 09:00 in Kolkata (UTC+05:30) is 03:30 UTC: the window and its hourly bars start on a half hour.
+    const schedule = digestSchedule("0 9 * * *", "Asia/Kolkata");
+    const end = schedule.firstRunOn("2030-01-15")!;
+    schedule.close();
+    expect(end).toBe(Date.parse("2030-01-15T03:30:00Z"));
+    const window = windowEndingAt(end);
+    const start = window.start;
+    const kolkata = config(`
+digest: { timezone: Asia/Kolkata }
+routing:
+  providers: [openai]
+`);
+
+    // An incident open since before the window; its opening and the bin just before the start are outside.
+    const before = await seedIncident(db, {
+      key: "storm",
+      severity: "critical",
+      title: "old title",
+      firstSeen: start - 2 * H,
+      resolvedAt: start + 2 * H,
+    });
+    await seedFirings(db, before, start - 1, 40); // bin start - 15 min
+    await seedFirings(db, before, start, 2); // bar 0
+    await seedFirings(db, before, start + 20 * M, 3); // bin start + 15 min: bar 0
+    await seedFirings(db, before, start + 59 * M, 4); // bin start + 45 min: bar 0
+    await seedFirings(db, before, start + H + 14 * M, 5); // bin start + 1 h: bar 1
+    // A later incident of the same key (bar 3); the bin ending at the end counts, the one starting there does not.
+    const later = await seedIncident(db, { key: "storm", title: "new title", firstSeen: start + 3 * H });
+    await seedFirings(db, later, end - 1, 6); // bin end - 15 min: bar 23
+    await seedFirings(db, later, end, 50);
+    await seedFirings(db, later, end + 16 * M, 60);
+    // Firings of one bin add up: the opening and 9 repeats in bar 22.
+    const other = await seedIncident(db, { key: "other", severity: "info", firstSeen: end - 2 * H });
+    await seedFirings(db, other, end - 2 * H + 5 * M, 9);
+
+    const data = await collectDigest({ db, config: kolkata }, window);
+    expect(data.incidents.firings).toBe(2 + 3 + 4 + 5 + (1 + 6) + 10);
+    expect(data.incidents.noisiest).toEqual([
+      { key: "storm", title: "new title", severity: "critical", firings: 21, incidents: 2 },
+      { key: "other", title: "other", severity: "info", firings: 10, incidents: 1 },
+    ]);
+    const expected = new Array(24).fill(0);
+    expected[0] = 2 + 3 + 4;
+    expected[1] = 5;
+    expected[3] = 1;
+    expected[22] = 10;
+    expected[23] = 6;
+    expect(data.hourly.alerts).toEqual(expected);
+  });
+
+  it("reads a window off the bins (/digest at 14:37) from the first bin after its start to the bin of its end", async () => {
+    const db = tdb.db;
+    const end = Date.parse("2030-01-15T14:37:20Z");
+    const start = end - 24 * H;
+    const id = await seedIncident(db, { key: "api", firstSeen: start - 10 * M }); // bin 14:15: outside
+    await seedFirings(db, id, start + M, 2); // bin 14:30 starts before the window: outside
+    await seedFirings(db, id, start + 8 * M, 3); // bin 14:45: bar 0
+    await seedFirings(db, id, Date.parse("2030-01-14T15:44:59Z"), 4); // bin 15:30, 52 min in: bar 0
+    await seedFirings(db, id, Date.parse("2030-01-14T15:45:00Z"), 5); // bin 15:45, 67 min in: bar 1
+    await seedFirings(db, id, end - M, 6); // bin 14:30 of the last day, holding the end: bar 23
+
+    const data = await collectDigest({ db, config: CONFIG }, windowEndingAt(end));
+    expect(data.incidents.firings).toBe(3 + 4 + 5 + 6);
+    expect(data.incidents.noisiest).toEqual([
+      { key: "api", title: "api", severity: "warning", firings: 18, incidents: 1 },
+    ]);
+    const expected = new Array(24).fill(0);
+    expected[0] = 3 + 4;
+    expected[1] = 5;
+    expected[23] = 6;
     expect(data.hourly.alerts).toEqual(expected);
   });
 

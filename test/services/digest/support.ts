@@ -1,6 +1,6 @@
 /**
- * Rows in the real tables, written the way the other feature areas write them (column names
- * from migrations 001, 005, 006 and 007), so the digest's queries are tested against the schema.
+ * Rows in the real tables, written the way the other feature areas write them (column names from
+ * migrations 001, 005, 006, 007 and 010), so the digest's queries are tested against the schema.
  */
 import { randomBytes } from "node:crypto";
 import { type Config, formatIssues, parseConfig } from "../../../src/config/index.ts";
@@ -39,8 +39,10 @@ export interface SeedIncident {
   severity?: "info" | "warning" | "critical";
   title?: string;
   firstSeen: number;
-  /** Repeats after the opening (each an alert event). */
+  /** Repeats after the opening that the full pipeline wrote: a 'repeated' event and a firing each. */
   repeats?: number[];
+  /** Repeats written as counts only (fast-repeat.ts): a firing each, no event. */
+  countOnlyRepeats?: number[];
   acknowledgedAt?: number;
   resolvedAt?: number;
 }
@@ -48,13 +50,14 @@ export interface SeedIncident {
 export async function seedIncident(db: Db, incident: SeedIncident): Promise<string> {
   const id = id16();
   const repeats = incident.repeats ?? [];
+  const countOnly = incident.countOnlyRepeats ?? [];
   const status =
     incident.resolvedAt !== undefined
       ? "resolved"
       : incident.acknowledgedAt !== undefined
         ? "acknowledged"
         : "firing";
-  const lastSeen = Math.max(incident.firstSeen, ...repeats);
+  const lastSeen = Math.max(incident.firstSeen, ...repeats, ...countOnly);
   await db.query(
     `insert into alerts (id, key, severity, title, status, count, first_seen, last_seen, resolved_at, acknowledged_at,
                          acknowledged_by)
@@ -65,7 +68,7 @@ export async function seedIncident(db: Db, incident: SeedIncident): Promise<stri
       incident.severity ?? "warning",
       incident.title ?? incident.key,
       status,
-      1 + repeats.length,
+      1 + repeats.length + countOnly.length,
       new Date(incident.firstSeen),
       new Date(lastSeen),
       incident.resolvedAt === undefined ? null : new Date(incident.resolvedAt),
@@ -88,7 +91,19 @@ export async function seedIncident(db: Db, incident: SeedIncident): Promise<stri
       kind,
     ]);
   }
+  // Every alert received is a firing, whether or not it left an event (migration 010).
+  for (const at of [incident.firstSeen, ...repeats, ...countOnly]) await seedFirings(db, id, at, 1);
   return id;
+}
+
+/** `n` firings of incident `alertId` at `at`, added to the 15-minute bin of `at` as the ingest adds them. */
+export async function seedFirings(db: Db, alertId: string, at: number, n: number): Promise<void> {
+  await db.query(
+    `insert into alert_firings (alert_id, bin, n)
+     values ($1, date_bin('15 minutes', $2::timestamptz, timestamptz '2000-01-01 00:00:00+00'), $3)
+     on conflict (alert_id, bin) do update set n = alert_firings.n + excluded.n`,
+    [alertId, new Date(at), n],
+  );
 }
 
 export interface SeedApproval {
@@ -206,7 +221,7 @@ export async function seedModeChange(
 /** Empties every table the digest reads or writes. */
 export async function truncateDigestTables(db: Db): Promise<void> {
   await db.query(
-    `truncate digests, alert_events, alerts, approvals, usage_events, usage_hourly, audit_log, mode_history,
-              outbox, telegram_messages, delivery_chats restart identity cascade`,
+    `truncate digests, alert_firings, alert_events, alerts, approvals, usage_events, usage_hourly, audit_log,
+              mode_history, outbox, telegram_messages, delivery_chats restart identity cascade`,
   );
 }
