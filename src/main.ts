@@ -31,6 +31,7 @@ import { createApprovalsModule } from "./services/approvals/module.ts";
 import { createDigestModule } from "./services/digest/module.ts";
 import type { ModuleDeps, PitwallModule } from "./services/module.ts";
 import { createOpsModule } from "./services/ops/module.ts";
+import { createDatabaseClock } from "./store/db-clock.ts";
 import { startEmbeddedPostgres } from "./store/embedded.ts";
 import { migrate } from "./store/migrate.ts";
 import { createPool, type Db } from "./store/pool.ts";
@@ -129,6 +130,13 @@ export async function startPitwall({
     const db = createPool({ url: databaseUrl, log });
     closers.push({ name: "database pool", close: () => db.end() });
     await migrate(db, log);
+    // Every instance keeps the database's time (db-clock.ts); tests bring their own clock.
+    let clockNow = now;
+    if (!clockNow) {
+      const clock = await createDatabaseClock(db, log);
+      closers.push({ name: "database clock", close: async () => clock.close() });
+      clockNow = clock.now;
+    }
 
     const coord = await createCoordinator({ redisUrl: env.REDIS_URL, db, databaseUrl, log });
     closers.push({ name: "coordination", close: () => coord.close() });
@@ -157,7 +165,7 @@ export async function startPitwall({
       coord,
       log,
       metrics,
-      now: now ?? (() => new Date()),
+      now: clockNow,
       telegramEnabled: Boolean(token) || local !== undefined,
     };
     const modules: PitwallModule[] = [];

@@ -1,6 +1,8 @@
 /**
  * SQL of the approvals (src/store/migrations/006_approvals.sql): plain parameterised statements.
- * Every time is the service's clock, passed in. Deciding is ONE conditional UPDATE
+ * Every time is the service's clock, passed in: in production the database's clock
+ * (src/store/db-clock.ts), so `expires_at > $now` is DESIGN.md's `expires_at > now()` read on one
+ * clock by every instance, and tests can move time by hand. Deciding is ONE conditional UPDATE
  * (`where status = 'pending' and expires_at > $now`): whatever races it (two approvers, two
  * instances, a button and the expiry job), exactly one writer changes the row.
  */
