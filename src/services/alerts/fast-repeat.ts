@@ -94,8 +94,11 @@ export async function ingestWithCountOnlyRepeats(
   full: (items: readonly IngestItem[]) => Promise<IngestResult[]>,
 ): Promise<BatchOutcome> {
   const now = env.now();
+  // The silences the alerts are checked against, and which Postgres must find unchanged: read
+  // once, as another batch may replace the view while this one waits for a connection.
+  const silences = view.silences;
   const plans: Map<string, KeyPlan> =
-    view.silences === null ? new Map() : planCountOnlyRepeats(items, env, view.silences, now);
+    silences === null ? new Map() : planCountOnlyRepeats(items, env, silences, now);
   const results: Array<IngestResult | Error | undefined> = new Array(items.length);
   if (plans.size > 0) {
     const keys = [...plans.keys()];
@@ -107,7 +110,7 @@ export async function ingestWithCountOnlyRepeats(
         deltas: keys.map((key) => plans.get(key)!.indices.length),
         now,
         notifiedAfter: new Date(now.getTime() - env.alerting.suppression.deduplication_window),
-        silences: view.silences!,
+        silences: silences!,
       }),
     );
     view.silences = outcome.silences;
