@@ -178,4 +178,39 @@ describe("count-only repeats in one statement", () => {
     expect(again.body).toMatchObject({ status: "new", count: 1 });
     expect(again.body.id).not.toBe(first.id);
   });
+
+  it("loses no count when two instances repeat the same keys while flushes and acknowledges run", async () => {
+    const second = await createAlertsBed({ database: bed.t, clock: bed.clock });
+    try {
+      await shownAndWaiting();
+      const instances = ["a", "b", "c", "d", "e"];
+      await Promise.all(instances.slice(2).map((i) => post(i)));
+      let posted = 2 + 1 + 3; // shownAndWaiting's three, then c, d, e
+      const b = await incident("b");
+      for (let round = 0; round < 5; round++) {
+        bed.clock.advance(61_000);
+        const posts = Array.from({ length: 40 }, (_, n) =>
+          (n % 2 === 0 ? bed : second).post({ ...disk(instances[n % 5]!), key: `disk-${instances[n % 5]}` }),
+        );
+        posted += posts.length;
+        const others = [bed.service.flushGroups(), second.service.flushGroups()];
+        if (round === 2) others.push(second.service.incident("ack", b.id, OPERATOR).then(() => 0));
+        const [answers] = await Promise.all([Promise.all(posts), Promise.all(others)]);
+        expect(answers.every((a) => a.status === 202 && a.body.status === "deduplicated")).toBe(true);
+      }
+      const { rows } = await bed.db.query<{ total: number; open: number }>(
+        "select sum(count)::int as total, count(*)::int as open from alerts where status <> 'resolved'",
+      );
+      expect(rows[0]).toEqual({ total: posted, open: 5 });
+      expect(await firings()).toBe(posted);
+      expect((await incident("b")).status).toBe("acknowledged");
+      // The last flush shows every count, whichever path took the repeats.
+      bed.clock.advance(5 * 60_000);
+      await bed.service.flushGroups();
+      const messages = await bed.outbox("method in ('sendMessage', 'editMessageText')");
+      expect(textOf(messages.at(-1)!)).toContain(`5 incidents · ${posted} alerts`);
+    } finally {
+      await second.close({ keepDatabase: true });
+    }
+  });
 });
