@@ -1,4 +1,5 @@
 import type { Config } from "../config/index.ts";
+import { DEFAULT_SPIKE_OPTIONS } from "../guards/spike.ts";
 import type { Logger } from "../observability/logger.ts";
 import { writeAudit } from "../store/audit.ts";
 import type { Db } from "../store/pool.ts";
@@ -11,6 +12,14 @@ import type { Job, JobContext } from "./runner.ts";
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
+
+/**
+ * What the built-in targets read from the config: the `retention` horizons, and the spike window
+ * (optional, so callers that only care about retention can pass just that section).
+ */
+export type RetentionConfig = Pick<Config, "retention"> & {
+  cost_management?: { spike: Pick<Config["cost_management"]["spike"], "window"> };
+};
 
 /** One table's retention rule. */
 export interface RetentionTarget {
@@ -43,7 +52,7 @@ export interface RetentionReport {
 
 export interface RetentionOptions {
   db: Db;
-  config: Pick<Config, "retention">;
+  config: RetentionConfig;
   log: Logger;
   /** The clock (tests); default the system clock. Cutoffs are `now - olderThanMs`. */
   now?: () => Date;
@@ -60,7 +69,8 @@ export interface RetentionOptions {
 /**
  * The built-in targets, in the order they run. Dependents go before what they depend on
  * (alert_events and alert_firings before alerts), so the FK cascade has nothing left to do in one
- * big statement.
+ * big statement; tables that only name rows of others (alert_groups, telegram_messages) go after
+ * those, so what this run frees goes in this run.
  *
  * - audit_log by `at`, `retention.audit` (365 d).
  * - outbox: delivered and superseded rows by `created_at`, 7 days by default (the same rows
@@ -73,23 +83,54 @@ export interface RetentionOptions {
  *   than `retention.resolved_alerts` (30 d); alert_notifications go with them by cascade. The
  *   firings of such an incident are normally gone by then (a bin is never after its incident's
  *   resolve); `resolved_alert_firings` takes them first when usage_events is the longer horizon.
+ * - alert_notifications (escalation emails and PagerDuty events) no longer pending, by
+ *   `created_at`, and silences by `ends_at`: `retention.resolved_alerts`. (The alerts module
+ *   pruned these itself before; one job prunes every table now.)
+ * - alert_groups: closed groups with no incident left (of any epoch), by `first_alert_at` (the
+ *   start of the last epoch), `retention.resolved_alerts`. One row per group key, so label values
+ *   that come and go (hosts, pods) would otherwise pile up. A group that fires again gets a new
+ *   row (epoch 1), as a group whose row is missing already does (alerts' ensureGroup), and a
+ *   button pressed for a missing group answers "stale". A group with any incident left stays.
  * - usage_events by `at`, `retention.usage_events` (7 d); usage_hourly by `hour`,
  *   `retention.hourly_usage` (400 d: a monthly budget and a year of history).
+ * - usage_spike_buckets by `bucket_start`, on the usage_events horizon (they sum those events),
+ *   but never shorter than what the spike check reads: the trailing hour and two spike windows.
+ * - budget_alerts: resolved threshold markers by `resolved_at`, `retention.hourly_usage`. A marker
+ *   is resolved once its window has ended (or its budget left the config), and it was raised
+ *   inside that window, before `resolved_at`; hourly_usage must cover a whole budget window anyway
+ *   (budgets sum usage_hourly), so a deleted marker's window is over and a threshold never alerts
+ *   twice in one window. Open markers stay.
+ * - spike_alerts: resolved ones by `resolved_at`, `retention.resolved_alerts`, like incidents.
+ * - breaker_reports by `at`, one day (not in the config): the degradation mode, the host
+ *   thresholds and latency-aware routing read the last minutes only (migration 007).
+ * - mode_history by `at`, `retention.audit` (the mode changes are part of what pitwall did), but
+ *   never the newest row: the digest reads the mode in effect at its window's end from it.
+ * - digests by `created_at`, `retention.audit`, but never the newest date (it is what stops an
+ *   older digest from going out after a newer one) nor a row whose email is still pending.
  * - approvals (migration 006) on the `retention.resolved_alerts` horizon, like incidents: an
  *   approval whose `expires_at` is that far past is decided or expired, and who decided what stays
  *   in the audit log for `retention.audit`. Their dependents go first: reason prompts by
  *   `created_at`, "Always allow" grants by `expires_at`; an approval still referenced by a grant
  *   (a long `always_allow_ttl`) waits for it. Batches go when no approval refers to them.
  *   (These belong in the approvals module's own `retentionTargets` once modules export them.)
+ * - telegram_messages (message names for later edits) by `updated_at`, `retention.resolved_alerts`,
+ *   unless a pending outbox row acts on the message or a row still present names it as its
+ *   current message (incident, group, approval card, batch card, reason prompt): those may still
+ *   be edited. Last, so the names of what went above go in the same run.
  *
+ * Pruned elsewhere, not here: silences (ended ones, by the alerts module's `alert-retention`
+ * job) and approval_conversations (by the approvals module's `approvals-conversations-prune`).
  * Tables other engineers are still creating are simply skipped until they exist.
  */
 export function builtinRetentionTargets(
-  config: Pick<Config, "retention">,
+  config: RetentionConfig,
   opts: { deliveredOutboxMs?: number } = {},
 ): RetentionTarget[] {
   const r = config.retention;
   const resolvedAlerts = "status = 'resolved' and resolved_at < $1";
+  // The spike check reads buckets from the trailing hour and two windows back (ops/spike-alerts).
+  const spikeWindow = config.cost_management?.spike.window ?? DEFAULT_SPIKE_OPTIONS.window;
+  const spikeReads = DEFAULT_SPIKE_OPTIONS.lookback_ms + 2 * spikeWindow;
   return [
     { table: "audit_log", timeColumn: "at", olderThanMs: r.audit },
     {
@@ -118,8 +159,44 @@ export function builtinRetentionTargets(
       olderThanMs: r.resolved_alerts,
       where: "status = 'resolved'",
     },
+    {
+      table: "alert_groups",
+      timeColumn: "first_alert_at",
+      olderThanMs: r.resolved_alerts,
+      where: "closed and not exists (select 1 from alerts a where a.group_id = alert_groups.id)",
+    },
+    // Escalation emails/PagerDuty events sent or given up; pending ones are still being tried.
+    {
+      table: "alert_notifications",
+      timeColumn: "created_at",
+      olderThanMs: r.resolved_alerts,
+      where: "status <> 'pending'",
+    },
+    // Ended silences (an incident's silence_id is history, not a reference: no FK).
+    { table: "silences", timeColumn: "ends_at", olderThanMs: r.resolved_alerts },
     { table: "usage_events", timeColumn: "at", olderThanMs: r.usage_events },
     { name: "hourly_usage", table: "usage_hourly", timeColumn: "hour", olderThanMs: r.hourly_usage },
+    {
+      table: "usage_spike_buckets",
+      timeColumn: "bucket_start",
+      olderThanMs: Math.max(r.usage_events, spikeReads),
+    },
+    // resolved_at is null for an open marker, and null < $1 is never true: open markers stay.
+    { table: "budget_alerts", timeColumn: "resolved_at", olderThanMs: r.hourly_usage },
+    { table: "spike_alerts", timeColumn: "resolved_at", olderThanMs: r.resolved_alerts },
+    { table: "breaker_reports", timeColumn: "at", olderThanMs: DAY },
+    {
+      table: "mode_history",
+      timeColumn: "at",
+      olderThanMs: r.audit,
+      where: "id <> (select n.id from mode_history n order by n.at desc, n.id desc limit 1)",
+    },
+    {
+      table: "digests",
+      timeColumn: "created_at",
+      olderThanMs: r.audit,
+      where: "email_status <> 'pending' and digest_date < (select max(d.digest_date) from digests d)",
+    },
     { table: "approval_reason_prompts", timeColumn: "created_at", olderThanMs: r.resolved_alerts },
     { table: "approval_grants", timeColumn: "expires_at", olderThanMs: r.resolved_alerts },
     {
@@ -135,6 +212,20 @@ export function builtinRetentionTargets(
       timeColumn: "created_at",
       olderThanMs: r.resolved_alerts,
       where: "not exists (select 1 from approvals a where a.batch_id = approval_batches.id)",
+    },
+    {
+      table: "telegram_messages",
+      timeColumn: "updated_at",
+      olderThanMs: r.resolved_alerts,
+      where: [
+        "not exists (select 1 from outbox o where o.status = 'pending' and o.target_ref = telegram_messages.ref)",
+        "not exists (select 1 from alerts a where a.message_ref = telegram_messages.ref)",
+        "not exists (select 1 from alert_groups g where g.message_ref = telegram_messages.ref)",
+        "not exists (select 1 from approvals p where p.card_ref = telegram_messages.ref)",
+        "not exists (select 1 from approval_batches b where b.card_ref = telegram_messages.ref)",
+        "not exists (select 1 from approval_reason_prompts q where q.prompt_ref = telegram_messages.ref)",
+        "not exists (select 1 from approval_reason_prompts q where q.picker_ref = telegram_messages.ref)",
+      ].join(" and "),
     },
   ];
 }

@@ -42,7 +42,10 @@ beforeEach(async () => {
   clock = Date.now();
   logLines.length = 0;
   await db.query(
-    "truncate audit_log, outbox, alerts, alert_events, alert_firings, usage_events, usage_hourly cascade",
+    `truncate audit_log, outbox, alerts, alert_events, alert_firings, alert_groups, usage_events, usage_hourly,
+              usage_spike_buckets, budget_alerts, spike_alerts, breaker_reports, mode_history, digests,
+              telegram_messages, approvals, approval_batches, approval_grants, approval_reason_prompts,
+              alert_notifications, silences cascade`,
   );
 });
 
@@ -286,6 +289,37 @@ describe("retention job", () => {
     expect(rows).toEqual([{ alert_id: stillFiring, n: 3 }]);
   });
 
+  it("deletes escalation notifications done with and ended silences after resolved_alerts; pending ones stay", async () => {
+    const firing = await alert(null);
+    const notification = (status: string, createdAt: Date) =>
+      db.query(
+        `insert into alert_notifications (alert_id, channel, action, payload, status, next_attempt_at, created_at)
+         values ($1, 'email', 'send', '{}', $2, $3, $3)`,
+        [firing, status, createdAt],
+      );
+    await notification("sent", ago(31 * DAY));
+    await notification("failed", ago(40 * DAY));
+    await notification("pending", ago(40 * DAY)); // still being retried: never dropped
+    await notification("sent", ago(29 * DAY));
+    const silence = (id: string, endsAt: Date) =>
+      db.query(
+        `insert into silences (id, key, ends_at, created_at, created_by)
+         values ($1, 'key-1', $2, $2, '{"type":"operator","id":"tg:1","name":"Ann"}')`,
+        [id, endsAt],
+      );
+    await silence("ended-long-ago", ago(31 * DAY));
+    await silence("ended-recently", ago(2 * DAY));
+    await silence("still-active", new Date(clock + DAY));
+
+    const report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    expect(report.deleted).toMatchObject({ alert_notifications: 2, silences: 1 });
+    const left = await db.query<{ status: string }>("select status from alert_notifications order by id");
+    expect(left.rows.map((r) => r.status)).toEqual(["pending", "sent"]);
+    const silences = await db.query<{ id: string }>("select id from silences order by id");
+    expect(silences.rows.map((r) => r.id)).toEqual(["ended-recently", "still-active"]);
+  });
+
   it("deletes the firings of old resolved incidents before the incidents when usage_events is the longer horizon", async () => {
     const longUsage = { retention: { ...config.retention, usage_events: 90 * DAY } };
     const oldResolved = await alert(ago(31 * DAY));
@@ -351,6 +385,222 @@ describe("retention job", () => {
     expect(await count("approval_grants")).toBe(1);
   });
 
+  it("removes closed alert groups once none of their incidents is left; groups with incidents stay", async () => {
+    const group = async (id: string, closed: boolean, firstAlertAt: Date) => {
+      await db.query(
+        `insert into alert_groups (id, group_key, labels, closed, first_alert_at, message_ref)
+         values ($1, $1, '{}'::jsonb, $2, $3, $4)`,
+        [id, closed, firstAlertAt, `group:${id}:1`],
+      );
+    };
+    const inGroup = async (alertId: string, groupId: string) => {
+      await db.query("update alerts set group_id = $2, group_epoch = 1 where id = $1", [alertId, groupId]);
+    };
+    await group("g-empty", true, ago(60 * DAY));
+    // Its only incident goes in this run (resolved 31 days ago): the group goes with it.
+    await group("g-freed", true, ago(60 * DAY));
+    await inGroup(await alert(ago(31 * DAY)), "g-freed");
+    await group("g-recently-resolved", true, ago(60 * DAY));
+    await inGroup(await alert(ago(29 * DAY)), "g-recently-resolved");
+    await group("g-firing", false, ago(60 * DAY));
+    await inGroup(await alert(null), "g-firing");
+    // Not closed: its epoch is still being shown, whatever its incidents.
+    await group("g-open-empty", false, ago(60 * DAY));
+    await group("g-recent", true, ago(1 * DAY));
+
+    const report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    expect(report.deleted).toMatchObject({ alerts: 1, alert_groups: 2 });
+    const { rows } = await db.query<{ id: string }>("select id from alert_groups order by id");
+    expect(rows.map((r) => r.id)).toEqual(["g-firing", "g-open-empty", "g-recent", "g-recently-resolved"]);
+  });
+
+  it("prunes the ops tables: spike buckets, resolved budget and spike markers, breaker reports", async () => {
+    const bucket = (at: Date) =>
+      db.query("insert into usage_spike_buckets (bucket_start, tokens) values ($1, 100)", [at]);
+    await bucket(ago(8 * DAY));
+    await bucket(ago(6 * DAY));
+    const budgetMarker = (windowKey: string, alertedAt: Date, resolvedAt: Date | null) =>
+      db.query(
+        `insert into budget_alerts (budget, key, window_key, threshold_bp, alerted_at, resolved_at)
+         values ('monthly', '*', $1, 8000, $2, $3)`,
+        [windowKey, alertedAt, resolvedAt],
+      );
+    await budgetMarker("old", ago(430 * DAY), ago(401 * DAY));
+    await budgetMarker("kept", ago(420 * DAY), ago(399 * DAY));
+    // Open: the window may still be current (or the job has not resolved it yet); never deleted.
+    await budgetMarker("open", ago(500 * DAY), null);
+    const spikeAlert = (windowStart: Date, resolvedAt: Date | null) =>
+      db.query(
+        "insert into spike_alerts (window_start, alerted_at, detail, resolved_at) values ($1, $1, 'spike', $2)",
+        [windowStart, resolvedAt],
+      );
+    await spikeAlert(ago(40 * DAY), ago(31 * DAY));
+    await spikeAlert(ago(35 * DAY), ago(29 * DAY));
+    await spikeAlert(ago(90 * DAY), null);
+    const breakerReport = (at: Date) =>
+      db.query("insert into breaker_reports (name, at, outcome) values ('openai', $1, 'success')", [at]);
+    await breakerReport(ago(25 * 60 * 60 * 1000));
+    await breakerReport(ago(23 * 60 * 60 * 1000));
+
+    const report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    expect(report.deleted).toMatchObject({
+      usage_spike_buckets: 1,
+      budget_alerts: 1,
+      spike_alerts: 1,
+      breaker_reports: 1,
+    });
+    expect(await count("usage_spike_buckets")).toBe(1);
+    const markers = await db.query<{ window_key: string }>("select window_key from budget_alerts order by 1");
+    expect(markers.rows.map((r) => r.window_key)).toEqual(["kept", "open"]);
+    expect(await count("spike_alerts where resolved_at is null")).toBe(1);
+    expect(await count("spike_alerts")).toBe(2);
+    expect(await count("breaker_reports")).toBe(1);
+  });
+
+  it("keeps the spike buckets the spike check reads even when usage events are kept shorter", async () => {
+    const short = {
+      retention: { ...config.retention, usage_events: 30 * 60 * 1000 },
+      cost_management: { spike: { window: 15 * 60 * 1000 } },
+    };
+    // The check reads the trailing hour and two windows back: 90 minutes here.
+    for (const minutes of [100, 80, 40]) {
+      await db.query("insert into usage_spike_buckets (bucket_start, tokens) values ($1, 100)", [
+        ago(minutes * 60 * 1000),
+      ]);
+    }
+    const report = await runRetention({ db, config: short, log, now }, ctx());
+    expect(report.deleted.usage_spike_buckets).toBe(1);
+    expect(await count("usage_spike_buckets")).toBe(2);
+  });
+
+  it("prunes mode history past the audit horizon but keeps the newest change", async () => {
+    const change = (at: Date, mode: string) =>
+      db.query(
+        `insert into mode_history (at, mode, previous, reasons, changed_by)
+         values ($1, $2, 'FULL', '[]'::jsonb, 'auto')`,
+        [at, mode],
+      );
+    await change(ago(500 * DAY), "DEGRADED");
+    await change(ago(400 * DAY), "FULL");
+    // The newest change, a year and more ago: the digest still reads the mode in effect from it.
+    await change(ago(380 * DAY), "ESSENTIAL");
+
+    let report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.deleted.mode_history).toBe(2);
+    let { rows } = await db.query<{ mode: string }>("select mode from mode_history");
+    expect(rows).toEqual([{ mode: "ESSENTIAL" }]);
+
+    await change(ago(1 * DAY), "FULL");
+    report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.deleted.mode_history).toBe(1);
+    ({ rows } = await db.query<{ mode: string }>("select mode from mode_history"));
+    expect(rows).toEqual([{ mode: "FULL" }]);
+  });
+
+  it("prunes old digests but keeps the newest date and any whose email is still pending", async () => {
+    const digest = async (date: string, createdAt: Date, emailStatus = "sent") => {
+      await db.query(
+        `insert into digests (digest_date, scheduled_at, window_start, window_end, created_at, email_status)
+         values ($1::date, $2, $2, $2, $2, $3)`,
+        [date, createdAt, emailStatus],
+      );
+    };
+    await digest("2020-01-01", ago(370 * DAY));
+    await digest("2020-01-02", ago(369 * DAY), "pending");
+    await digest("2020-01-03", ago(368 * DAY), "failed");
+    await digest("2020-01-04", ago(367 * DAY), "none");
+    // The newest date sent: the marker that stops an older digest from going out after it.
+    await digest("2020-01-05", ago(366 * DAY));
+
+    const report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    expect(report.deleted.digests).toBe(3);
+    const { rows } = await db.query<{ date: string }>(
+      "select to_char(digest_date, 'YYYY-MM-DD') as date from digests order by 1",
+    );
+    expect(rows.map((r) => r.date)).toEqual(["2020-01-02", "2020-01-05"]);
+
+    // Once a newer digest went out, the old marker may go too; a recent digest stays.
+    await digest("2020-01-06", ago(1 * DAY));
+    await db.query("update digests set email_status = 'sent' where digest_date = '2020-01-02'");
+    await runRetention({ db, config, log, now }, ctx());
+    expect(await count("digests")).toBe(1);
+    expect(await count("digests where digest_date = '2020-01-06'")).toBe(1);
+  });
+
+  it("forgets old message names unless something still edits that message", async () => {
+    const named = (ref: string, updatedAt: Date) =>
+      db.query(
+        "insert into telegram_messages (ref, chat_id, message_id, updated_at) values ($1, '-1001', 1, $2)",
+        [ref, updatedAt],
+      );
+    const old = ago(31 * DAY);
+    await named("alert:gone", old);
+    await named("digest:recent", ago(29 * DAY));
+    // An edit still waits to be delivered to it.
+    await named("alert:pending-edit", old);
+    await db.query(
+      `insert into outbox (kind, priority, chat_id, method, payload, target_ref, created_at)
+       values ('alert_edit', 2, '-1001', 'editMessageText', '{}'::jsonb, 'alert:pending-edit', $1)`,
+      [ago(40 * DAY)],
+    );
+    // The current message of an incident that is still kept (firing for a month, or resolved recently).
+    const firing = await alert(null);
+    await named(`alert:${firing}:2`, old);
+    await db.query("update alerts set message_ref = $2 where id = $1", [firing, `alert:${firing}:2`]);
+    // ... but not the message of an incident that goes in this very run.
+    const resolved = await alert(ago(31 * DAY));
+    await named(`alert:${resolved}`, old);
+    await db.query("update alerts set message_ref = $2 where id = $1", [resolved, `alert:${resolved}`]);
+    await named("group:g1:3", old);
+    await db.query(
+      `insert into alert_groups (id, group_key, labels, closed, first_alert_at, message_ref)
+       values ('g1', 'g1', '{}'::jsonb, false, $1, 'group:g1:3')`,
+      [ago(60 * DAY)],
+    );
+    await db.query(
+      `insert into approval_batches (id, agent, run_id, status, created_at, card_ref)
+       values ('B000000000000001', 'coder', 'run-1', 'open', $1, 'approval-batch:B000000000000001')`,
+      [ago(1 * DAY)],
+    );
+    await named("approval-batch:B000000000000001", old);
+    await db.query(
+      `insert into approvals (id, agent, tool, original_tool, args, level, level_source, rule, policy_reason,
+                              status, api_key, created_at, expires_at, card_ref)
+       values ('P000000000000001', 'coder', 'exec_command', 'Bash', '{}'::jsonb, 'limited', 'default',
+               'require_approval', 'asked', 'pending', 'coder-bot', $1, $2, 'approval:P000000000000001')`,
+      [ago(1 * DAY), ago(-1 * DAY)],
+    );
+    await named("approval:P000000000000001", old);
+    await db.query(
+      `insert into approval_reason_prompts (approval_id, user_id, chat_id, prompt_ref, picker_ref, created_at)
+       values ('P000000000000001', 7001, '7001', 'approval-reason:P000000000000001:7001:prompt',
+               'approval-reason:P000000000000001:7001:picker', $1)`,
+      [ago(1 * DAY)],
+    );
+    await named("approval-reason:P000000000000001:7001:prompt", old);
+    await named("approval-reason:P000000000000001:7001:picker", old);
+
+    const report = await runRetention({ db, config, log, now }, ctx());
+    expect(report.failed).toEqual([]);
+    expect(report.deleted.telegram_messages).toBe(2);
+    const { rows } = await db.query<{ ref: string }>("select ref from telegram_messages order by ref");
+    expect(rows.map((r) => r.ref)).toEqual(
+      [
+        "alert:pending-edit",
+        `alert:${firing}:2`,
+        "approval-batch:B000000000000001",
+        "approval-reason:P000000000000001:7001:picker",
+        "approval-reason:P000000000000001:7001:prompt",
+        "approval:P000000000000001",
+        "digest:recent",
+        "group:g1:3",
+      ].sort(),
+    );
+  });
+
   it("lists the built-in targets in dependency order", () => {
     const names = builtinRetentionTargets(config).map((t) => t.name ?? t.table);
     expect(names).toEqual([
@@ -360,17 +610,30 @@ describe("retention job", () => {
       "alert_events",
       "resolved_alert_firings",
       "alerts",
+      "alert_groups",
+      "alert_notifications",
+      "silences",
       "usage_events",
       "hourly_usage",
+      "usage_spike_buckets",
+      "budget_alerts",
+      "spike_alerts",
+      "breaker_reports",
+      "mode_history",
+      "digests",
       "approval_reason_prompts",
       "approval_grants",
       "approvals",
       "approval_batches",
+      "telegram_messages",
     ]);
     expect(names.indexOf("alert_events")).toBeLessThan(names.indexOf("alerts"));
     expect(names.indexOf("alert_firings")).toBeLessThan(names.indexOf("alerts"));
     expect(names.indexOf("resolved_alert_firings")).toBeLessThan(names.indexOf("alerts"));
     expect(names.indexOf("approval_grants")).toBeLessThan(names.indexOf("approvals"));
     expect(names.indexOf("approvals")).toBeLessThan(names.indexOf("approval_batches"));
+    // Those that only name rows of others go after them, so what one run frees goes in that run.
+    expect(names.indexOf("alerts")).toBeLessThan(names.indexOf("alert_groups"));
+    expect(names.at(-1)).toBe("telegram_messages");
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The alerts feature area as main wires it: HTTP routes, the bot feature, the leader's jobs
- * (group flushes, escalations, silence expiry, email/PagerDuty delivery, retention) and the
+ * (group flushes, escalations, silence expiry, email/PagerDuty delivery) and the
  * AlertSink other modules raise alerts through.
  */
 import { alertsFeature } from "../../bot/features/alerts/index.ts";
@@ -28,7 +28,6 @@ export const JOB_INTERVALS = {
   escalations: 5_000,
   silences: 5_000,
   notifications: 1_000,
-  retention: 3_600_000,
 } as const;
 
 export async function createAlertsModule(deps: AlertsModuleDeps): Promise<AlertsModule> {
@@ -56,7 +55,6 @@ export async function createAlertsModule(deps: AlertsModuleDeps): Promise<Alerts
     db: deps.db,
     env,
     onIngested: (results) => metrics.ingested(results),
-    resolvedRetentionMs: config.retention.resolved_alerts,
     ...(deps.batch ? { batch: deps.batch } : {}),
   });
 
@@ -80,11 +78,6 @@ export async function createAlertsModule(deps: AlertsModuleDeps): Promise<Alerts
       name: "alert-notifications",
       everyMs: JOB_INTERVALS.notifications,
       run: async () => void (await service.deliverNotifications()),
-    },
-    {
-      name: "alert-retention",
-      everyMs: JOB_INTERVALS.retention,
-      run: async () => void (await service.retention()),
     },
   ];
 

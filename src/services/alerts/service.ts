@@ -69,7 +69,6 @@ export interface AlertsService {
   escalate(): Promise<number>;
   expireSilences(): Promise<number>;
   deliverNotifications(): Promise<number>;
-  retention(): Promise<number>;
   sink: AlertSink;
   close(): Promise<void>;
 }
@@ -77,8 +76,6 @@ export interface AlertsService {
 export interface ServiceOptions {
   db: Db;
   env: AlertsEnv;
-  /** How long resolved incidents are kept (retention.resolved_alerts). */
-  resolvedRetentionMs: number;
   batch?: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number };
   /** Told about every committed batch's answers (metrics). */
   onIngested?: (results: readonly IngestResult[]) => void;
@@ -176,19 +173,6 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
     escalate: () => runEscalations(db, env),
     expireSilences: () => expireDueSilences(db, env),
     deliverNotifications: () => deliverNotifications(db, env),
-    async retention() {
-      const before = new Date(env.now().getTime() - opts.resolvedRetentionMs);
-      const { rowCount } = await db.query(
-        `delete from alerts where id in (
-           select id from alerts where status = 'resolved' and resolved_at < $1 limit 5000)`,
-        [before],
-      );
-      await db.query("delete from silences where ends_at < $1", [before]);
-      await db.query("delete from alert_notifications where status <> 'pending' and created_at < $1", [
-        before,
-      ]);
-      return rowCount ?? 0;
-    },
     sink,
     close: () => batcher.close(),
   };

@@ -1,6 +1,7 @@
 /**
  * The ops jobs the leader runs: each configured check on its interval, the built-in thresholds,
- * mode evaluation, active breaker probes, budget-window bookkeeping and retention of ops tables.
+ * mode evaluation, active breaker probes and budget-window bookkeeping. The ops tables are pruned
+ * by the leader's retention job (src/jobs/retention.ts), in batches, with everything else.
  */
 import type { Job } from "../../jobs/runner.ts";
 import { probeBreaker } from "./breaker-probe.ts";
@@ -12,8 +13,6 @@ import type { ModeService } from "./mode.ts";
 import { resolveSpikeIfCalm } from "./spike-alerts.ts";
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 export interface OpsJobDeps {
   breakers: BreakerService;
@@ -75,23 +74,5 @@ export function opsJobs(ctx: OpsContext, deps: OpsJobDeps): Job[] {
     },
   });
 
-  jobs.push({ name: "ops.retention", everyMs: HOUR, run: () => pruneOpsTables(ctx) });
   return jobs;
-}
-
-/** Deletes what the retention settings no longer keep; unresolved alert markers always stay. */
-export async function pruneOpsTables(ctx: OpsContext): Promise<void> {
-  const now = ctx.now();
-  const retention = ctx.config.retention;
-  const before = (ms: number) => new Date(now - ms);
-  const spikeWindow = ctx.config.cost_management.spike.window;
-  await ctx.db.query("delete from usage_events where at < $1", [before(retention.usage_events)]);
-  await ctx.db.query("delete from usage_hourly where hour < $1", [before(retention.hourly_usage)]);
-  await ctx.db.query("delete from usage_spike_buckets where bucket_start < $1", [
-    before(2 * HOUR + spikeWindow),
-  ]);
-  await ctx.db.query("delete from breaker_reports where at < $1", [before(DAY)]);
-  await ctx.db.query("delete from budget_alerts where resolved_at < $1", [before(retention.hourly_usage)]);
-  await ctx.db.query("delete from spike_alerts where resolved_at < $1", [before(retention.resolved_alerts)]);
-  await ctx.db.query("delete from mode_history where at < $1", [before(retention.audit)]);
 }
