@@ -103,8 +103,13 @@ approval-list-flagged = { $n ->
        *[other] { $n } risk flags
     }
 approval-list-expires = expires { $at } (in { $in })
-approval-list-more = More are not shown; GET /v1/approvals lists them all.
 approval-list-grants = "Always allow" grants: { $n }
 approval-list-no-grants = None.
 approval-list-grant-until = until { $until }, granted by { $name }
 approval-list-revoke = Revoke { $n }
+approval-list-page = Page { $page } of { $pages }
+approval-list-on-page = On page { $page }.
+approval-list-on-pages = On pages { $from }–{ $to }.
+approval-list-prev = ‹ Page { $page }
+approval-list-next = Page { $page } ›
+approval-list-toast-last = That page is no longer there (the list got shorter): showing page { $page } of { $pages }.

@@ -251,6 +251,169 @@ describe("buttons", () => {
   });
 });
 
+describe("/approvals pages", () => {
+  /** `count` pending requests, oldest first: job-01 .. job-NN (zero-padded: no id contains another). */
+  async function pendingRequests(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let n = 1; n <= count; n++) {
+      const res = await bed.post({
+        agent: "coder",
+        tool: "exec_command",
+        args: { cmd: `job-${String(n).padStart(2, "0")}` },
+      });
+      expect(res.status).toBe(202);
+      ids.push(res.body.id as string);
+    }
+    return ids;
+  }
+
+  async function askForList(user: User): Promise<StoredMessage> {
+    bed.fake.injectMessage({ from: user, text: "/approvals" });
+    return until(
+      () => bed.fake.messages(user.id).find((m) => m.outgoing && m.text?.includes("Pending approvals")),
+      "the /approvals answer",
+    );
+  }
+
+  /** The jobs a page shows, in order. */
+  function jobs(message: StoredMessage): string[] {
+    return [...(message.text ?? "").matchAll(/job-\d\d/g)].map((m) => m[0]);
+  }
+
+  const job = (n: number) => `job-${String(n).padStart(2, "0")}`;
+  const range = (from: number, to: number) => Array.from({ length: from - to + 1 }, (_, k) => job(from - k));
+
+  it("20 pending: eight a page, newest first; next and prev edit the same message; buttons decide on every page", async () => {
+    const ids = await pendingRequests(20);
+    const list = await askForList(OPERATORS.approver);
+    expect(list.text).toContain("Pending approvals: 20");
+    expect(list.text).toContain("Page 1 of 3");
+    expect(jobs(list)).toEqual(range(20, 13));
+    const first = buttonTexts(list);
+    expect(first).toHaveLength(9);
+    expect(first[0]).toEqual(["✅ 1", "❌ 1", "✍️ 1", "♾ 1"]);
+    expect(first[8]).toEqual(["Page 2 ›"]);
+    // The grants live on the last page; this one says where.
+    expect(list.text).toContain('"Always allow" grants: 0');
+
+    expect(await press(OPERATORS.approver, list, "Page 2 ›")).toBeUndefined();
+    const second = await edited(list, "Page 2 of 3");
+    expect(second.message_id).toBe(list.message_id);
+    expect(bed.fake.messages(OPERATORS.approver.id).filter((m) => m.outgoing)).toHaveLength(1);
+    expect(jobs(second)).toEqual(range(12, 5));
+    expect(second.text).toContain("9. coder");
+    expect(buttonTexts(second)[0]).toEqual(["✅ 9", "❌ 9", "✍️ 9", "♾ 9"]);
+    expect(buttonTexts(second).at(-1)).toEqual(["‹ Page 1", "Page 3 ›"]);
+
+    expect(await press(OPERATORS.approver, second, "Page 3 ›")).toBeUndefined();
+    const last = await edited(list, "Page 3 of 3");
+    expect(jobs(last)).toEqual(range(4, 1));
+    expect(last.text).toContain("17. coder");
+    const lastButtons = buttonTexts(last);
+    expect(lastButtons).toHaveLength(5);
+    expect(lastButtons.at(-1)).toEqual(["‹ Page 2"]);
+    expect(lastButtons.flat().some((text) => text.includes("›"))).toBe(false);
+
+    // A decision button of the last page decides the request that page shows (job-04).
+    expect(await press(OPERATORS.approver, last, "✅ 17")).toContain("Approved");
+    expect((await bed.get(`/v1/approvals/${ids[3]}`)).status).toBe("approved");
+
+    expect(await press(OPERATORS.approver, last, "‹ Page 2")).toBeUndefined();
+    const back = await edited(list, "Page 2 of 3");
+    // Each press reads the list afresh: job-04 is decided, so 19 are left.
+    expect(back.text).toContain("Pending approvals: 19");
+    expect(jobs(back)).toEqual(range(12, 5));
+    await press(OPERATORS.approver, back, "Page 3 ›");
+    const shorter = await edited(list, "job-03");
+    expect(jobs(shorter)).toEqual(range(3, 1));
+  });
+
+  it("pending first, then grants, in one sequence; a grant's revoke button works on its page", async () => {
+    const ids = await pendingRequests(12);
+    const actor = { id: OPERATORS.admin.id, name: "Ada" };
+    // Three grants (from job-01..03), leaving nine pending: page 1 has 8 pending, page 2 the ninth
+    // and the three grants.
+    for (const id of ids.slice(0, 3)) {
+      await bed.module.service.decide(id, "always", actor);
+      clock.advance(1_000);
+    }
+    const list = await askForList(OPERATORS.admin);
+    expect(list.text).toContain("Pending approvals: 9");
+    expect(list.text).toContain('"Always allow" grants: 3');
+    expect(list.text).toContain("On page 2.");
+    expect(jobs(list)).toEqual(range(12, 5));
+
+    await press(OPERATORS.admin, list, "Page 2 ›");
+    const second = await edited(list, "Page 2 of 2");
+    // The ninth pending request, then the grants newest first (G1 is job-03's).
+    expect(jobs(second)).toEqual([job(4), job(3), job(2), job(1)]);
+    expect(second.text).toContain("9. coder");
+    expect(second.text).toContain("G1. coder");
+    expect(buttonTexts(second)).toEqual([
+      ["✅ 9", "❌ 9", "✍️ 9", "♾ 9"],
+      ["🗑 Revoke G1"],
+      ["🗑 Revoke G2"],
+      ["🗑 Revoke G3"],
+      ["‹ Page 1"],
+    ]);
+    expect(await press(OPERATORS.admin, second, "🗑 Revoke G3")).toContain("needs a human again");
+    expect(await listAudit(tdb.db, { action: "approval.grant_revoked" })).toHaveLength(1);
+  });
+
+  it("a viewer pages through the list without decision buttons", async () => {
+    await pendingRequests(20);
+    const list = await askForList(OPERATORS.viewer);
+    expect(jobs(list)).toEqual(range(20, 13));
+    expect(buttonTexts(list)).toEqual([["Page 2 ›"]]);
+    expect(await press(OPERATORS.viewer, list, "Page 2 ›")).toBeUndefined();
+    const second = await edited(list, "Page 2 of 3");
+    expect(jobs(second)).toEqual(range(12, 5));
+    expect(buttonTexts(second)).toEqual([["‹ Page 1", "Page 3 ›"]]);
+    await press(OPERATORS.viewer, second, "Page 3 ›");
+    const last = await edited(list, "Page 3 of 3");
+    expect(buttonTexts(last)).toEqual([["‹ Page 2"]]);
+  });
+
+  it("in a group, a viewer turning an approver's list keeps its decision buttons (still refused to the viewer)", async () => {
+    const ids = await pendingRequests(10);
+    const group = { id: -1007000000777, type: "group" as const, title: "ops" };
+    bed.fake.injectMessage({ from: OPERATORS.approver, chat: group, text: "/approvals" });
+    const list = await until(
+      () => bed.fake.messages(group.id).find((m) => m.outgoing && m.text?.includes("Pending approvals")),
+      "the /approvals answer in the group",
+    );
+    await press(OPERATORS.viewer, list, "Page 2 ›");
+    const second = await edited(list, "Page 2 of 2");
+    expect(buttonTexts(second)[0]).toEqual(["✅ 9", "❌ 9", "✍️ 9", "♾ 9"]);
+    expect(await press(OPERATORS.viewer, second, "✅ 9")).toContain("approver");
+    expect((await bed.get(`/v1/approvals/${ids[1]}`)).status).toBe("pending");
+  });
+
+  it("a stale or garbled page press gets a toast, never an error", async () => {
+    await pendingRequests(20);
+    const list = await askForList(OPERATORS.approver);
+
+    // Past the end (forged, or the list got shorter): the last page, and a toast saying so.
+    expect(await pressData(OPERATORS.approver, list, "pg:approvals:99999")).toContain("showing page 3 of 3");
+    const last = await edited(list, "Page 3 of 3");
+    expect(jobs(last)).toEqual(range(4, 1));
+    expect(await pressData(OPERATORS.approver, list, "pg:approvals:x")).toContain("no longer valid");
+    expect(await pressData(OPERATORS.approver, list, "pg:approvals:-1")).toContain("no longer valid");
+    expect(await pressData(OPERATORS.approver, list, "pg:approvals:123456")).toContain("no longer valid");
+    // The page already shown: nothing to edit, answered quietly.
+    expect(await pressData(OPERATORS.approver, list, "pg:approvals:2")).toBeUndefined();
+
+    // The list was deleted meanwhile: Telegram refuses the edit; the press still gets its toast.
+    bed.fake.failNext("editMessageText", {
+      status: 400,
+      description: "Bad Request: message to edit not found",
+    });
+    expect(await pressData(OPERATORS.approver, list, "pg:approvals:0")).toContain("no longer valid");
+    expect(bed.logs.join("")).not.toMatch(/update handler failed|Telegram refused a call while handling/);
+    expect(current(list).text).toContain("Page 3 of 3");
+  });
+});
+
 describe("Deny with reason", () => {
   async function askReason(user: User) {
     const { id, card } = await request({

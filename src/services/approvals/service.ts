@@ -72,6 +72,18 @@ export interface ApprovalsDeps {
   localesDir?: string;
 }
 
+/** A slice of a list by position (the bot's numbered pages). */
+export interface PageRequest {
+  limit: number;
+  offset?: number;
+}
+
+/** One slice of a list and the size of the whole list, read on one clock reading. */
+export interface ListPage<T> {
+  rows: T[];
+  total: number;
+}
+
 /** Whoever acts in Telegram. */
 export interface OperatorActor {
   id: number;
@@ -140,8 +152,10 @@ export interface ApprovalsService {
   ): Promise<{ kind: "done" | "unknown" | "nothing"; cards: number }>;
   revokeGrant(grantId: string, actor: OperatorActor): Promise<{ kind: "revoked" | "gone"; grant?: GrantRow }>;
   getGrant(id: string): Promise<GrantRow | undefined>;
-  pending(limit: number): Promise<ApprovalRow[]>;
-  grants(limit: number): Promise<GrantRow[]>;
+  /** Pending requests, newest first: `limit` of them from `offset`, and how many there are. */
+  pending(page: PageRequest): Promise<ListPage<ApprovalRow>>;
+  /** Active "Always allow" grants, newest first, paged like `pending`. */
+  grants(page: PageRequest): Promise<ListPage<GrantRow>>;
   /** "Deny with reason": opens the question for one approver; false when one is already open. */
   openReasonPrompt(approvalId: string, userId: number, chatId: string): Promise<boolean>;
   /** Names the question's messages (sent directly) so they can be tidied up from any instance. */
@@ -943,8 +957,22 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsService {
     review,
     revokeGrant,
     getGrant: (id) => store.getGrant(db, id),
-    pending: (limit) => store.listApprovals(db, { status: "pending", limit, now: deps.now() }),
-    grants: (limit) => store.listActiveGrants(db, deps.now(), limit),
+    async pending({ limit, offset = 0 }) {
+      const now = deps.now();
+      const [rows, total] = await Promise.all([
+        store.listApprovals(db, { status: "pending", limit, offset, now }),
+        store.countApprovals(db, { status: "pending", now }),
+      ]);
+      return { rows, total };
+    },
+    async grants({ limit, offset = 0 }) {
+      const now = deps.now();
+      const [rows, total] = await Promise.all([
+        store.listActiveGrants(db, now, limit, offset),
+        store.countActiveGrants(db, now),
+      ]);
+      return { rows, total };
+    },
     openReasonPrompt: (approvalId, userId, chatId) =>
       store.openReasonPrompt(db, { approvalId, userId, chatId, now: deps.now() }),
     async recordReasonPrompt(approvalId, userId, where, messages) {

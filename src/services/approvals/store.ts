@@ -98,13 +98,17 @@ export interface ListFilter {
   limit: number;
   /** seq of the last row of the previous page. */
   before?: number;
+  /**
+   * Rows to skip. The HTTP API pages by `before`; the bot pages by offset because its buttons
+   * carry only a page number (`pg:<view>:<page>`, DESIGN.md's fixed callback data).
+   */
+  offset?: number;
   now: Date;
 }
 
-/** Newest first. `status` is the effective one: a pending row past expires_at counts as expired. */
-export async function listApprovals(db: Queryable, filter: ListFilter): Promise<ApprovalRow[]> {
+/** The where clause of a filter, its values appended to `params`. */
+function approvalsWhere(filter: Omit<ListFilter, "limit" | "offset">, params: unknown[]): string {
   const where: string[] = [];
-  const params: unknown[] = [];
   const param = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
@@ -124,12 +128,31 @@ export async function listApprovals(db: Queryable, filter: ListFilter): Promise<
   if (filter.agent !== undefined) where.push(`agent = ${param(filter.agent)}`);
   if (filter.agents !== undefined) where.push(`agent = any(${param(filter.agents)}::text[])`);
   if (filter.before !== undefined) where.push(`seq < ${param(filter.before)}`);
+  return where.length > 0 ? `where ${where.join(" and ")}` : "";
+}
+
+/** Newest first. `status` is the effective one: a pending row past expires_at counts as expired. */
+export async function listApprovals(db: Queryable, filter: ListFilter): Promise<ApprovalRow[]> {
+  const params: unknown[] = [];
+  const where = approvalsWhere(filter, params);
+  params.push(filter.limit, filter.offset ?? 0);
   const { rows } = await db.query<ApprovalRow>(
-    `select ${COLUMNS} from approvals ${where.length > 0 ? `where ${where.join(" and ")}` : ""}
-      order by seq desc limit ${param(filter.limit)}`,
+    `select ${COLUMNS} from approvals ${where}
+      order by seq desc limit $${params.length - 1} offset $${params.length}`,
     params,
   );
   return rows;
+}
+
+/** How many approvals `listApprovals` would page through with this filter. */
+export async function countApprovals(
+  db: Queryable,
+  filter: Omit<ListFilter, "limit" | "offset" | "before">,
+): Promise<number> {
+  const params: unknown[] = [];
+  const where = approvalsWhere(filter, params);
+  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from approvals ${where}`, params);
+  return rows[0]?.n ?? 0;
 }
 
 export interface Decision {
@@ -228,14 +251,28 @@ export async function getGrant(db: Queryable, id: string): Promise<GrantRow | un
   return rows[0];
 }
 
-export async function listActiveGrants(db: Queryable, now: Date, limit: number): Promise<GrantRow[]> {
+/** Newest first; `id` breaks ties of `created_at` so offset pages neither repeat nor skip a grant. */
+export async function listActiveGrants(
+  db: Queryable,
+  now: Date,
+  limit: number,
+  offset = 0,
+): Promise<GrantRow[]> {
   const { rows } = await db.query<GrantRow>(
     `select ${GRANT_COLUMNS} from approval_grants
       where revoked_at is null and expires_at > $1
-      order by created_at desc limit $2`,
-    [now, limit],
+      order by created_at desc, id desc limit $2 offset $3`,
+    [now, limit, offset],
   );
   return rows;
+}
+
+export async function countActiveGrants(db: Queryable, now: Date): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    "select count(*)::int as n from approval_grants where revoked_at is null and expires_at > $1",
+    [now],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** Revokes an active grant; the row if this call revoked it. */

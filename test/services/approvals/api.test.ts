@@ -285,6 +285,38 @@ describe("listing and waiting", () => {
     expect(next.json().approvals).toHaveLength(2);
   });
 
+  it("the bot's pages: pending and grants by offset, newest first, with totals of what is active", async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2, 3, 4, 5]) {
+      ids.push((await post({ agent: "coder", tool: "exec_command", args: { cmd: `job ${n}` } })).json().id);
+    }
+    const actor = { id: OPERATORS.approver.id, name: "Apu" };
+    await a.module.service.decide(ids[0]!, "always", actor);
+    clock.advance(1_000);
+    await a.module.service.decide(ids[1]!, "always", actor);
+    const service = a.module.service;
+
+    const first = await service.pending({ limit: 2 });
+    expect(first).toMatchObject({ total: 3 });
+    expect(first.rows.map((row) => row.id)).toEqual([ids[4], ids[3]]);
+    const rest = await service.pending({ limit: 2, offset: 2 });
+    expect(rest.rows.map((row) => row.id)).toEqual([ids[2]]);
+    expect(await service.pending({ limit: 2, offset: 10 })).toEqual({ rows: [], total: 3 });
+
+    const grants = await service.grants({ limit: 1, offset: 1 });
+    expect(grants.total).toBe(2);
+    expect(grants.rows.map((grant) => grant.approval_id)).toEqual([ids[0]]);
+    // A limit of 0 still counts (the bot asks so when pending requests fill a page).
+    expect(await service.grants({ limit: 0, offset: 0 })).toEqual({ rows: [], total: 2 });
+
+    // Expired requests are no longer pending; revoked grants are no longer active.
+    clock.advance(5 * 60 * 1000 + 1);
+    expect(await service.pending({ limit: 8 })).toEqual({ rows: [], total: 0 });
+    const newest = (await service.grants({ limit: 1 })).rows[0]!;
+    await service.revokeGrant(newest.id, actor);
+    expect((await service.grants({ limit: 8 })).total).toBe(1);
+  });
+
   it("a key may not read another agent's approval", async () => {
     const p = await post({ agent: "helper", tool: "exec_command", args: { cmd: "c" } });
     expect((await get(`/v1/approvals/${p.json().id}`, CODER_KEY)).statusCode).toBe(403);

@@ -1,7 +1,7 @@
 /**
  * Approvals in chat: the buttons of approval cards (`ap:`), of a run's card (`ab:`), "Deny with
  * reason" (a conversation, see deny-with-reason.ts) and `/approvals` (pending requests with their
- * buttons, active "Always allow" grants with a revoke button).
+ * buttons, active "Always allow" grants with a revoke button, paged: see list.ts).
  *
  * Only approvers and admins decide; a viewer's press gets a toast and an audit row (strangers are
  * refused before this, by the auth middleware). Every press is answered with a toast saying what
@@ -23,11 +23,11 @@ import type { CommandSpec } from "../../commands.ts";
 import type { BotContext, ConversationContext } from "../../context.ts";
 import type { BotFeature } from "../../create-bot.ts";
 import { describeError } from "../../errors.ts";
-import { renderHtml } from "../../format/index.ts";
 import { createI18n } from "../../i18n.ts";
 import { hasRole } from "../../middlewares/auth.ts";
 import { DENY_WITH_REASON, denyWithReasonConversation } from "./deny-with-reason.ts";
-import { LIST_LIMIT, listMessage, tooLateText } from "./texts.ts";
+import { approvalList } from "./list.ts";
+import { tooLateText } from "./texts.ts";
 
 export const APPROVALS_COMMANDS: readonly CommandSpec[] = [
   { command: "approvals", descriptionKey: "cmd-approvals", role: "viewer" },
@@ -251,23 +251,7 @@ export function approvalsFeature(deps: ApprovalsFeatureDeps): BotFeature {
       await ctx.answerCallbackQuery({ text: parts.join(" ").slice(0, 200) });
     });
 
-    feature.command("approvals", async (ctx) => {
-      if (!ctx.operator) return;
-      const [pending, grants] = await Promise.all([
-        service.pending(LIST_LIMIT + 1),
-        service.grants(LIST_LIMIT + 1),
-      ]);
-      const message = listMessage(ctx, service, pending.slice(0, LIST_LIMIT), grants.slice(0, LIST_LIMIT), {
-        canDecide: hasRole(ctx, "approver"),
-        morePending: pending.length > LIST_LIMIT,
-        moreGrants: grants.length > LIST_LIMIT,
-      });
-      await ctx.reply(renderHtml(message.parts, { redact: service.redactor.redactText }).html, {
-        parse_mode: "HTML",
-        link_preview_options: { is_disabled: true },
-        ...(message.keyboard ? { reply_markup: message.keyboard } : {}),
-      });
-    });
+    feature.use(approvalList(service));
 
     bot.use(feature);
   };

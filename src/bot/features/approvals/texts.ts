@@ -4,17 +4,18 @@
  */
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "grammy/types";
 import { effectiveStatus } from "../../../services/approvals/cards.ts";
-import type { ApprovalsService } from "../../../services/approvals/service.ts";
+import type { ApprovalsService, ListPage } from "../../../services/approvals/service.ts";
 import type { ApprovalRow, GrantRow } from "../../../services/approvals/types.ts";
 import { encodeAp } from "../../callback-data/ap.ts";
+import { encodePg } from "../../callback-data/pg.ts";
 import { b, code, i, type Part } from "../../format/index.ts";
 
 type Translate = { t(key: string, vars?: Record<string, string | number>): string };
 
 /** Longest argument preview on one line of the list. */
 const PREVIEW_CHARS = 160;
-/** Pending requests and grants the list shows (each with its row of buttons). */
-export const LIST_LIMIT = 8;
+/** The `pg:` view of `/approvals` pages: `pg:approvals:<page>`. */
+export const LIST_VIEW = "approvals";
 
 function preview(args: unknown): string {
   const text = JSON.stringify(args) ?? "null";
@@ -43,21 +44,51 @@ export interface ListMessage {
   keyboard: InlineKeyboardMarkup | undefined;
 }
 
-/** `/approvals`: the pending requests with their buttons, and the active "Always allow" grants. */
+/** One page of `/approvals` as list.ts read it (the paging rule is explained there). */
+export interface ListPageView {
+  /** 0-based page shown, and how many pages there are (at least 1). */
+  page: number;
+  pages: number;
+  pageSize: number;
+  pending: ListPage<ApprovalRow>;
+  /** Position of `pending.rows[0]` in the whole pending list (numbers rows across pages). */
+  pendingOffset: number;
+  grants: ListPage<GrantRow>;
+  grantsOffset: number;
+}
+
+/** "On page 3." / "On pages 1–3.": where a section with nothing on this page can be found. */
+function elsewhere(ctx: Translate, firstPage: number, lastPage: number): string {
+  return firstPage === lastPage
+    ? ctx.t("approval-list-on-page", { page: firstPage + 1 })
+    : ctx.t("approval-list-on-pages", { from: firstPage + 1, to: lastPage + 1 });
+}
+
+/**
+ * `/approvals`, one page: the pending requests with their buttons, and the active "Always allow"
+ * grants. Both headers are on every page with their totals, so a page full of one section still
+ * says the other exists and on which pages. Rows are numbered across pages (9., G9.), so the
+ * buttons of page 2 never read like those of page 1.
+ */
 export function listMessage(
   ctx: Translate,
   service: ApprovalsService,
-  pending: readonly ApprovalRow[],
-  grants: readonly GrantRow[],
-  opts: { canDecide: boolean; morePending: boolean; moreGrants: boolean },
+  view: ListPageView,
+  opts: { canDecide: boolean },
 ): ListMessage {
   const { now, texts } = service.cardContext();
+  const { pending, grants, pageSize } = view;
   const parts: Part[] = [];
   const rows: InlineKeyboardButton[][] = [];
-  parts.push("⏳ ", b(ctx.t("approval-list-pending", { n: pending.length })));
-  if (pending.length === 0) parts.push("\n", ctx.t("approval-list-none"));
-  pending.forEach((row, index) => {
-    const n = index + 1;
+  if (view.pages > 1)
+    parts.push(i(ctx.t("approval-list-page", { page: view.page + 1, pages: view.pages })), "\n\n");
+  parts.push("⏳ ", b(ctx.t("approval-list-pending", { n: pending.total })));
+  if (pending.total === 0) parts.push("\n", ctx.t("approval-list-none"));
+  else if (pending.rows.length === 0) {
+    parts.push("\n", i(elsewhere(ctx, 0, Math.ceil(pending.total / pageSize) - 1)));
+  }
+  pending.rows.forEach((row, index) => {
+    const n = view.pendingOffset + index + 1;
     parts.push(
       "\n\n",
       `${n}. `,
@@ -85,11 +116,16 @@ export function listMessage(
       ]);
     }
   });
-  if (opts.morePending) parts.push("\n\n", i(ctx.t("approval-list-more")));
-  parts.push("\n\n", "♾ ", b(ctx.t("approval-list-grants", { n: grants.length })));
-  if (grants.length === 0) parts.push("\n", ctx.t("approval-list-no-grants"));
-  grants.forEach((grant, index) => {
-    const n = `G${index + 1}`;
+  parts.push("\n\n", "♾ ", b(ctx.t("approval-list-grants", { n: grants.total })));
+  if (grants.total === 0) parts.push("\n", ctx.t("approval-list-no-grants"));
+  else if (grants.rows.length === 0) {
+    // Grants follow the pending requests in one sequence of rows (list.ts).
+    const first = Math.floor(pending.total / pageSize);
+    const last = Math.ceil((pending.total + grants.total) / pageSize) - 1;
+    parts.push("\n", i(elsewhere(ctx, first, last)));
+  }
+  grants.rows.forEach((grant, index) => {
+    const n = `G${view.grantsOffset + index + 1}`;
     parts.push(
       "\n\n",
       `${n}. `,
@@ -113,6 +149,19 @@ export function listMessage(
       ]);
     }
   });
-  if (opts.moreGrants) parts.push("\n\n", i(ctx.t("approval-list-more")));
+  const nav: InlineKeyboardButton[] = [];
+  if (view.page > 0) {
+    nav.push({
+      text: ctx.t("approval-list-prev", { page: view.page }),
+      callback_data: encodePg({ view: LIST_VIEW, page: view.page - 1 }),
+    });
+  }
+  if (view.page < view.pages - 1) {
+    nav.push({
+      text: ctx.t("approval-list-next", { page: view.page + 2 }),
+      callback_data: encodePg({ view: LIST_VIEW, page: view.page + 1 }),
+    });
+  }
+  if (nav.length > 0) rows.push(nav);
   return { parts, keyboard: rows.length > 0 ? { inline_keyboard: rows } : undefined };
 }
