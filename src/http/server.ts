@@ -119,10 +119,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       reply.elapsedTime / 1000,
     );
     // Hot routes (alert ingest, `config: { quietAccessLog: true }`) log their successes at debug:
-    // each is recorded durably anyway (an alert event with its trace id) and counted in the
-    // metric above; their 4xx stay at info and 5xx at error, like every other route's lines.
+    // each is recorded durably anyway and counted in the metric above; so are their 503s (the
+    // route logs one summary while it sheds load, not a line per refused request). Their 4xx
+    // stay at info and other 5xx at error, like every other route's lines.
     const quiet =
-      status < 400 &&
+      (status < 400 || status === 503) &&
       (request.routeOptions.config as { quietAccessLog?: boolean } | undefined)?.quietAccessLog;
     const level = status >= 500 ? "error" : quiet ? "debug" : "info";
     if (deps.log.isLevelEnabled(level)) {

@@ -22,6 +22,12 @@ export interface BatcherOptions<I, R> {
    */
   maxWaitMs?: number;
   /**
+   * Items waiting (not yet in a running batch) at most; a submission that would pass it is
+   * refused at once with BatcherFullError rather than queued without bound while the database
+   * falls behind (memory, and answers that come too late to matter). Default: no bound.
+   */
+  maxQueued?: number;
+  /**
    * Batches written at once. Default 1. With 2, the next batch starts (and waits in Postgres on
    * the previous one's locks, if they share keys or groups) while the previous commits, so no
    * round trip between them is spent idle; `run` must then be safe to run concurrently.
@@ -36,6 +42,14 @@ export interface Batcher<I, R> {
   close(): Promise<void>;
 }
 
+/** The queue is full: nothing of the submission was taken (see `maxQueued`). */
+export class BatcherFullError extends Error {
+  constructor(readonly waiting: number) {
+    super(`${waiting} items are already waiting to be written`);
+    this.name = "BatcherFullError";
+  }
+}
+
 interface Pending<I, R> {
   items: readonly I[];
   resolve(results: R[]): void;
@@ -46,6 +60,7 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
   const maxBatch = opts.maxBatch ?? 1000;
   const maxWaitMs = opts.maxWaitMs ?? 2;
   const maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+  const maxQueued = opts.maxQueued ?? Number.POSITIVE_INFINITY;
   const queue: Array<Pending<I, R>> = [];
   let queued = 0;
   const running = new Set<Promise<void>>();
@@ -122,6 +137,7 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
     submit(items) {
       if (closed) return Promise.reject(new Error("the alert ingest is shutting down"));
       if (items.length === 0) return Promise.resolve([]);
+      if (queued + items.length > maxQueued) return Promise.reject(new BatcherFullError(queued));
       return new Promise<R[]>((resolve, reject) => {
         queue.push({ items, resolve, reject });
         queued += items.length;

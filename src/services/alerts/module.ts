@@ -17,7 +17,7 @@ import { createAlertTexts } from "./texts.ts";
 export type AlertsModuleDeps = ModuleDeps & {
   notifiers?: EscalationNotifiers;
   /** Group commit tuning (benchmarks, tests). */
-  batch?: { maxBatch?: number; maxWaitMs?: number };
+  batch?: { maxBatch?: number; maxWaitMs?: number; maxQueued?: number };
 };
 
 export type AlertsModule = PitwallModule & { alerts: AlertSink; service: AlertsService };

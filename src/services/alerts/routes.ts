@@ -4,12 +4,13 @@
  * committed; a database that cannot commit answers 503 (the error handler maps it), so nothing
  * is acknowledged that was not stored.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { z } from "zod";
 import { alertsBodySchema, mapAlertmanagerWebhook } from "../../guards/alerts/index.ts";
 import { requireScope } from "../../http/auth.ts";
 import { HttpError, parseBody, parseQuery } from "../../http/errors.ts";
-import type { IngestItem } from "./ingest.ts";
+import { BatcherFullError } from "./batcher.ts";
+import type { IngestItem, IngestResult } from "./ingest.ts";
 import type { AlertsService } from "./service.ts";
 
 export const MAX_LIST_LIMIT = 10_000;
@@ -46,6 +47,43 @@ function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
+/** Seconds an overloaded ingest asks senders to wait. */
+const OVERLOADED_RETRY_AFTER_S = 1;
+
+/** Refusals while overloaded, logged as one warning per interval rather than one per request. */
+const OVERLOAD_LOG_INTERVAL_MS = 10_000;
+const overload = { refused: 0, loggedAt: 0 };
+
+/** The service's ingest; a full queue is a 503 the sender can retry (nothing was taken). */
+async function ingest(
+  service: AlertsService,
+  items: IngestItem[],
+  log: FastifyBaseLogger,
+): Promise<IngestResult[]> {
+  try {
+    return await service.ingest(items);
+  } catch (err) {
+    if (!(err instanceof BatcherFullError)) throw err;
+    overload.refused += items.length;
+    const now = Date.now();
+    if (now - overload.loggedAt >= OVERLOAD_LOG_INTERVAL_MS) {
+      log.warn(
+        { refused: overload.refused, waiting: err.waiting },
+        "alert ingest overloaded: refusing alerts with 503 until the database catches up",
+      );
+      overload.refused = 0;
+      overload.loggedAt = now;
+    }
+    throw new HttpError(
+      503,
+      "overloaded",
+      `alerts arrive faster than they can be stored (${err.waiting} waiting); nothing of this request was recorded, retry in ${OVERLOADED_RETRY_AFTER_S} s`,
+      undefined,
+      { "retry-after": String(OVERLOADED_RETRY_AFTER_S) },
+    );
+  }
+}
+
 /** Ingest routes: successful answers are logged at debug (see the access log in src/http/server.ts). */
 const HOT = { config: { quietAccessLog: true } };
 
@@ -56,8 +94,10 @@ export function alertsRoutes(service: AlertsService) {
       const body = parseBody(request, alertsBodySchema);
       const sender = { type: "sender" as const, id: `api_key:${key.name}`, name: key.name };
       const traceId = request.trace.traceId;
-      const results = await service.ingest(
+      const results = await ingest(
+        service,
         body.alerts.map((input): IngestItem => ({ input, sender, traceId })),
+        request.log,
       );
       reply.code(202);
       return body.batch ? { results } : results[0];
@@ -74,7 +114,8 @@ export function alertsRoutes(service: AlertsService) {
         );
       }
       const traceId = request.trace.traceId;
-      const results = await service.ingest(
+      const results = await ingest(
+        service,
         mapped.alerts.map(
           (input): IngestItem => ({
             input,
@@ -82,6 +123,7 @@ export function alertsRoutes(service: AlertsService) {
             traceId,
           }),
         ),
+        request.log,
       );
       reply.code(202);
       return { results };

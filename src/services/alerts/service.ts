@@ -76,10 +76,13 @@ export interface AlertsService {
 export interface ServiceOptions {
   db: Db;
   env: AlertsEnv;
-  batch?: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number };
+  batch?: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number; maxQueued?: number };
   /** Told about every committed batch's answers (metrics). */
   onIngested?: (results: readonly IngestResult[]) => void;
 }
+
+/** Alerts waiting for a group commit at most (see batcher.ts `maxQueued`). */
+export const MAX_QUEUED_ALERTS = 10_000;
 
 export function createAlertsService(opts: ServiceOptions): AlertsService {
   const { db, env } = opts;
@@ -100,6 +103,9 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
     // Two batches at once: the next takes its locks while the previous commits (batches on any
     // instance already run concurrently under the same locks, so this is equally safe).
     maxInFlight: opts.batch?.maxInFlight ?? 2,
+    // About a second of alerts at full speed (bench/ingest): beyond that the database is behind
+    // and senders are better told to retry (Alertmanager retries a 503) than kept waiting.
+    maxQueued: opts.batch?.maxQueued ?? MAX_QUEUED_ALERTS,
   });
 
   const systemSender = (source: string): ActorRef => ({ type: "system", id: source, name: source });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBatcher } from "../../../src/services/alerts/batcher.ts";
+import { BatcherFullError, createBatcher } from "../../../src/services/alerts/batcher.ts";
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -114,5 +114,26 @@ describe("group commit batcher", () => {
     await Promise.all(same);
     await batcher.submit([3]);
     expect(batches).toEqual([[1, 2], [3]]);
+  });
+
+  it("refuses at once what would pass maxQueued, taking nothing of it, and takes more once the queue drains", async () => {
+    const gate = deferred<void>();
+    const batcher = createBatcher<number, number>({
+      run: async (items) => {
+        await gate.promise;
+        return items;
+      },
+      maxWaitMs: 0,
+      maxQueued: 3,
+    });
+    const running = batcher.submit([1]); // taken by the first batch at once
+    await new Promise((resolve) => setImmediate(resolve));
+    const queued = batcher.submit([2, 3]);
+    await expect(batcher.submit([4, 5])).rejects.toBeInstanceOf(BatcherFullError);
+    const last = batcher.submit([6]); // still fits: 3 waiting
+    await expect(batcher.submit([7])).rejects.toThrow("3 items are already waiting");
+    gate.resolve();
+    expect(await Promise.all([running, queued, last])).toEqual([[1], [2, 3], [6]]);
+    expect(await batcher.submit([8, 9, 10])).toEqual([8, 9, 10]);
   });
 });

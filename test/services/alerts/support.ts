@@ -62,7 +62,7 @@ export interface AlertsBedOptions {
   clock?: FakeClock;
   /** Use this database instead of a fresh one (restart tests). */
   database?: TestDatabase;
-  batch?: { maxBatch?: number; maxWaitMs?: number };
+  batch?: { maxBatch?: number; maxWaitMs?: number; maxQueued?: number };
 }
 
 export interface AlertsBed {
@@ -81,6 +81,7 @@ export interface AlertsBed {
     status: number;
     // biome-ignore lint/suspicious/noExplicitAny: tests read whichever answer shape the route gives
     body: any;
+    headers: Record<string, string | string[] | number | undefined>;
   }>;
   /** Outbox rows, oldest first. */
   outbox(where?: string): Promise<OutboxRow[]>;
@@ -147,7 +148,7 @@ export async function createAlertsBed(opts: AlertsBedOptions = {}): Promise<Aler
         headers: { authorization: `Bearer ${o.key ?? testKeys[0]!.key}`, ...(o.headers ?? {}) },
         payload: payload as object,
       });
-      return { status: res.statusCode, body: res.body === "" ? null : res.json() };
+      return { status: res.statusCode, body: res.body === "" ? null : res.json(), headers: res.headers };
     },
     async outbox(where = "true") {
       const { rows } = await t.db.query<OutboxRow>(`select * from outbox where ${where} order by id`);
