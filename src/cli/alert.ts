@@ -181,7 +181,7 @@ export async function runAlert(argv: readonly string[], io: AlertCliIo = {}): Pr
       response.status === 401
         ? " (check --api-key / PITWALL_API_KEY)"
         : response.status === 503
-          ? " (pitwall's database is unavailable; the alert was NOT recorded, try again)"
+          ? " (the alert was NOT recorded; try again)"
           : "";
     err(`pitwall alert: pitwall answered ${response.status}: ${message}${hint}\n`);
     return 1;
