@@ -1,15 +1,14 @@
 /**
  * Every query of the digest, in one place: what happened in a window of 24 hours, read from the
  * tables the other feature areas write (alerts with their events and firings, approvals, usage,
- * budgets, the audit log's breaker transitions, mode history). The result is plain data; rendering
- * it (text, caption, chart, email) is pure and lives in render.ts and chart.ts.
+ * the audit log's breaker transitions, mode history), and the budgets as ops computes them. The
+ * result is plain data; rendering it (text, caption, chart, email) is pure and lives in render.ts
+ * and chart.ts.
  *
  * Everything is computed as of the window's end, so a digest sent late says what the on-time one
  * would have said.
  */
 import type { Budget, Config } from "../../config/index.ts";
-import { budgetKeyFor, evaluateBudget, GLOBAL_KEY } from "../../guards/budget.ts";
-import { budgetWindow } from "../../guards/budget-window.ts";
 import type { Db, DbClient } from "../../store/pool.ts";
 import type { AlertSeverity } from "../contracts.ts";
 
@@ -78,7 +77,10 @@ export interface UsageRow {
   costUsd: number;
 }
 
-/** One budget for one key, as of the window's end (its own window: today, or this month). */
+/**
+ * One budget for one key, as of the window's end, in its own window (today or this month in the
+ * ops time zone, which need not be digest.timezone): what /budgets said at that instant.
+ */
 export interface BudgetLine {
   name: string;
   scope: Budget["scope"];
@@ -149,9 +151,27 @@ export function windowEndingAt(end: number): DigestWindow {
   return { start: end - DIGEST_HOURS * HOUR_MS, end };
 }
 
+/** What the digest reads of a budget's status (ops' BudgetStatus has these and more). */
+export interface BudgetStatusAt {
+  budget: Pick<Budget, "name" | "scope" | "unit" | "limit" | "window">;
+  key: string;
+  used: number;
+  evaluation: { pct: number; exhausted: boolean };
+}
+
+/**
+ * Every budget's status for every key at an instant, read through `db`: ops' `budgetStatuses`
+ * (src/services/ops/budgets.ts), handed in by the module.
+ */
+export type BudgetStatusesAt = (
+  source: { db: DbClient; config: Config },
+  at: number,
+) => Promise<readonly BudgetStatusAt[]>;
+
 export interface CollectDeps {
   db: Db;
-  config: Pick<Config, "cost_management" | "routing" | "agents" | "digest">;
+  config: Config;
+  budgetStatuses: BudgetStatusesAt;
 }
 
 /**
@@ -163,7 +183,7 @@ export async function collectDigest(deps: CollectDeps, window: DigestWindow): Pr
   const client = await deps.db.connect();
   try {
     await client.query("begin isolation level repeatable read read only");
-    const data = await collectIn(client, deps.config, window);
+    const data = await collectIn(client, deps, window);
     await client.query("commit");
     return data;
   } catch (err) {
@@ -174,15 +194,11 @@ export async function collectDigest(deps: CollectDeps, window: DigestWindow): Pr
   }
 }
 
-async function collectIn(
-  db: DbClient,
-  config: CollectDeps["config"],
-  window: DigestWindow,
-): Promise<DigestData> {
+async function collectIn(db: DbClient, deps: CollectDeps, window: DigestWindow): Promise<DigestData> {
   const incidents = await collectIncidents(db, window);
   const approvals = await collectApprovals(db, window);
   const usage = await collectUsage(db, window);
-  const budgets = await collectBudgets(db, config, window.end);
+  const budgets = await collectBudgets(db, deps, window.end);
   const breakerTrips = await collectBreakerTrips(db, window);
   const checks = await collectChecks(db, window);
   const mode = await collectModes(db, window);
@@ -380,92 +396,26 @@ async function collectUsage(db: DbClient, window: DigestWindow): Promise<UsageRo
   }));
 }
 
-interface TotalsRow {
-  provider: string;
-  model: string;
-  agent: string;
-  tokens: number;
-  cost: number;
-}
-
 /**
- * Spent tokens and cost per provider, model and agent in [start, end): whole hours from the hourly
- * aggregates (monthly windows reach past the raw rows' retention), the part-hours at either edge
- * from the per-request rows.
+ * Every budget for every key it has, as of `end`. Not computed here: a budget's window and usage
+ * are properties of the budget, not of the report, so there is one definition of them (ops'
+ * budgetStatuses, in the ops time zone), and the digest reports what /budgets said at that instant
+ * even when digest.timezone is another zone. The instant is the one just before the end, so a
+ * digest at local midnight reports the day that ended; usage after it is not counted.
  */
-async function totalsBetween(db: DbClient, start: number, end: number): Promise<TotalsRow[]> {
-  const firstWholeHour = Math.ceil(start / HOUR_MS) * HOUR_MS;
-  const lastWholeHour = Math.max(firstWholeHour, Math.floor(end / HOUR_MS) * HOUR_MS);
-  const { rows } = await db.query<TotalsRow>(
-    `select provider, model, agent, sum(tokens_spent)::bigint as tokens, sum(cost_usd)::float8 as cost
-       from (select provider, model, agent, tokens_spent, cost_usd
-               from usage_hourly where hour >= $2 and hour < $3
-             union all
-             select provider, coalesce(model, ''), coalesce(agent, ''), tokens_spent, cost_usd
-               from usage_events
-              where (at >= $1 and at < least($2, $4)) or (at >= greatest($3, $1) and at < $4)) as usage
-      group by provider, model, agent`,
-    [new Date(start), new Date(firstWholeHour), new Date(lastWholeHour), new Date(end)],
-  );
-  return rows;
-}
-
-function defaultKeys(config: CollectDeps["config"], scope: Budget["scope"]): string[] {
-  switch (scope) {
-    case "global":
-      return [GLOBAL_KEY];
-    case "per_provider":
-      return config.routing.providers.map((provider) => provider.name);
-    case "per_agent":
-      return Object.keys(config.agents);
-    case "per_model":
-      return [];
-  }
-}
-
-/** Every budget for every key it has, in the window of each budget that `at` falls in, up to `at`. */
-async function collectBudgets(
-  db: DbClient,
-  config: CollectDeps["config"],
-  at: number,
-): Promise<BudgetLine[]> {
-  const timeZone = config.digest.timezone;
-  const totals = new Map<string, Promise<TotalsRow[]>>();
-  const lines: BudgetLine[] = [];
-  for (const budget of config.cost_management.budgets) {
-    // The instant just before the end: a digest at local midnight reports the day that ended.
-    const window = budgetWindow(at - 1, budget.window, timeZone);
-    const cacheKey = String(window.start);
-    let rows = totals.get(cacheKey);
-    if (!rows) {
-      rows = totalsBetween(db, window.start, at);
-      totals.set(cacheKey, rows);
-    }
-    const used = new Map<string, number>();
-    for (const key of defaultKeys(config, budget.scope)) used.set(key, 0);
-    for (const row of await rows) {
-      const key = budgetKeyFor(
-        { provider: row.provider, model: row.model || null, agent: row.agent || null },
-        budget.scope,
-      );
-      used.set(key, (used.get(key) ?? 0) + (budget.unit === "usd" ? row.cost : row.tokens));
-    }
-    for (const [key, amount] of used) {
-      const evaluation = evaluateBudget({ budget, used: amount, now: at, window, alreadyAlerted: [] });
-      lines.push({
-        name: budget.name,
-        scope: budget.scope,
-        key,
-        unit: budget.unit,
-        used: amount,
-        limit: budget.limit,
-        pct: evaluation.pct,
-        exhausted: evaluation.exhausted,
-        window: budget.window,
-      });
-    }
-  }
-  return lines;
+async function collectBudgets(db: DbClient, deps: CollectDeps, end: number): Promise<BudgetLine[]> {
+  const statuses = await deps.budgetStatuses({ db, config: deps.config }, end - 1);
+  return statuses.map((status) => ({
+    name: status.budget.name,
+    scope: status.budget.scope,
+    key: status.key,
+    unit: status.budget.unit,
+    used: status.used,
+    limit: status.budget.limit,
+    pct: status.evaluation.pct,
+    exhausted: status.evaluation.exhausted,
+    window: status.budget.window,
+  }));
 }
 
 async function collectBreakerTrips(db: DbClient, window: DigestWindow): Promise<NamedCount[]> {

@@ -8,6 +8,7 @@ import { createEmailNotifier } from "../../delivery/notifiers/email.ts";
 import type { ChatTarget } from "../../delivery/types.ts";
 import type { Job } from "../../jobs/runner.ts";
 import type { ModuleDeps, PitwallModule } from "../module.ts";
+import { budgetStatuses } from "../ops/budgets.ts";
 import { digestSchedule } from "./schedule.ts";
 import { createDigestService, type DigestMailer, type DigestService } from "./service.ts";
 import { digestTranslator, teamLanguage } from "./texts.ts";
@@ -66,6 +67,9 @@ export async function createDigestModule(deps: DigestModuleDeps): Promise<Digest
     chat,
     mailer,
     t: digestTranslator(teamLanguage(config)),
+    // The budgets' own statuses (ops time zone), not a copy in the digest's zone: one definition
+    // of a budget's window and usage, so the digest and /budgets never disagree.
+    budgetStatuses,
   });
 
   const jobs: Job[] = [];

@@ -13,7 +13,13 @@ import type { ChatTarget } from "../../delivery/types.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { type Db, inTransaction } from "../../store/pool.ts";
 import { digestChartPng } from "./chart.ts";
-import { collectDigest, type DigestData, type DigestWindow, windowEndingAt } from "./collect.ts";
+import {
+  type BudgetStatusesAt,
+  collectDigest,
+  type DigestData,
+  type DigestWindow,
+  windowEndingAt,
+} from "./collect.ts";
 import {
   type DigestEmail,
   type DigestMeta,
@@ -62,6 +68,8 @@ export interface DigestServiceDeps {
   mailer: DigestMailer | null;
   /** The team's language (digest chat and email). */
   t: Translate;
+  /** Budget statuses at an instant: ops' budgetStatuses, so the digest's budget lines match /budgets. */
+  budgetStatuses: BudgetStatusesAt;
 }
 
 /** One digest, rendered for every channel. */
@@ -114,7 +122,7 @@ export function createDigestService(deps: DigestServiceDeps): DigestService {
   const timeZone = config.digest.timezone;
 
   const build: DigestService["build"] = async (window, meta, t) => {
-    const data = await collectDigest({ db, config }, window);
+    const data = await collectDigest({ db, config, budgetStatuses: deps.budgetStatuses }, window);
     const title =
       meta.date === undefined ? t("digest-title-on-demand") : t("digest-title", { date: meta.date });
     return {

@@ -3,7 +3,7 @@
  * could fail, a window is simply the time range `now` falls in (src/guards/budget-window.ts).
  */
 
-import type { Budget } from "../../config/index.ts";
+import type { Budget, Config } from "../../config/index.ts";
 import {
   type BudgetEvaluation,
   type BudgetScope,
@@ -13,7 +13,7 @@ import {
 } from "../../guards/budget.ts";
 import { type BudgetWindow, budgetWindow } from "../../guards/budget-window.ts";
 import type { Db, DbClient } from "../../store/pool.ts";
-import { type OpsContext, opsTimeZone } from "./context.ts";
+import { opsTimeZone } from "./context.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -63,57 +63,85 @@ interface TotalsRow {
 }
 
 /**
- * Spent tokens and cost per provider, model and agent in a window. Whole hours come from the
- * hourly aggregates; when the window starts inside an hour (zones with a half-hour offset), that
- * first part-hour is summed from the per-request rows, so a local midnight splits usage exactly.
+ * Spent tokens and cost per provider, model and agent recorded in [start, end). Whole hours come
+ * from the hourly aggregates (a monthly window reaches past the per-request rows' retention). When
+ * the window starts inside an hour (zones with a half-hour offset), that first part-hour is summed
+ * from the per-request rows, so a local midnight splits usage exactly. When `end` falls inside an
+ * hour, that hour's aggregate is taken whole and the requests recorded from `end` on are subtracted:
+ * for `end` = now there are none, so the hot path (every usage report, every routing decision) reads
+ * an empty index range instead of summing the current hour's requests one by one. Both edges are
+ * exact because each request and its hourly aggregate are written in one transaction (usage.ts);
+ * with both edges in one hour, the part-hour from `start` less the part from `end` is [start, end).
+ * A key whose requests all came after `end` nets to no request and is left out, as if unread.
  */
-async function windowTotals(db: Db | DbClient, window: BudgetWindow): Promise<TotalsRow[]> {
-  const firstWholeHour = Math.ceil(window.start / HOUR_MS) * HOUR_MS;
+async function totalsBetween(db: Db | DbClient, start: number, end: number): Promise<TotalsRow[]> {
+  const firstWholeHour = Math.ceil(start / HOUR_MS) * HOUR_MS;
+  const endOfLastHour = Math.ceil(end / HOUR_MS) * HOUR_MS;
   const { rows } = await db.query<TotalsRow>(
     `select provider, model, agent, sum(tokens_spent)::bigint as tokens, sum(cost_usd)::float8 as cost
-       from (select provider, model, agent, tokens_spent, cost_usd
-               from usage_hourly where hour >= $1 and hour < $2
+       from (select provider, model, agent, requests, tokens_spent, cost_usd
+               from usage_hourly where hour >= $2 and hour < $4
              union all
-             select provider, coalesce(model, ''), coalesce(agent, ''), tokens_spent, cost_usd
-               from usage_events where at >= $3 and at < $1) as usage
-      group by provider, model, agent`,
-    [new Date(firstWholeHour), new Date(window.end), new Date(window.start)],
+             select provider, coalesce(model, ''), coalesce(agent, ''), 1, tokens_spent, cost_usd
+               from usage_events where at >= $1 and at < $2
+             union all
+             select provider, coalesce(model, ''), coalesce(agent, ''), -1, -tokens_spent, -cost_usd
+               from usage_events where at >= $3 and at < $4) as usage
+      group by provider, model, agent
+     having sum(requests) > 0`,
+    [new Date(start), new Date(firstWholeHour), new Date(end), new Date(endOfLastHour)],
   );
   return rows;
 }
 
 /** Keys a budget always shows, used or not: global budgets, and configured providers. */
-function defaultKeys(ctx: OpsContext, scope: BudgetScope): string[] {
+function defaultKeys(config: Config, scope: BudgetScope): string[] {
   switch (scope) {
     case "global":
       return [GLOBAL_KEY];
     case "per_provider":
-      return ctx.config.routing.providers.map((provider) => provider.name);
+      return config.routing.providers.map((provider) => provider.name);
     case "per_agent":
-      return Object.keys(ctx.config.agents);
+      return Object.keys(config.agents);
     case "per_model":
       return [];
   }
 }
 
+/** What budget statuses are read from: ops' context, or the digest's snapshot of the database. */
+export interface BudgetSource {
+  config: Config;
+  db: Db | DbClient;
+}
+
 /**
- * Every budget for every key it has in its current window: the keys with usage plus the default
- * ones. `alreadyAlerted` is left empty here; the threshold alerts read their own markers.
+ * Every budget for every key it has, at the instant `at` (epoch ms): each budget's window is the
+ * one `at` falls in, in the ops time zone, and its usage is what was recorded in that window up to
+ * and including `at`. The keys are those with usage plus the default ones. `alreadyAlerted` is left
+ * empty here; the threshold alerts read their own markers.
+ *
+ * This is the one definition of a budget's window and usage: /budgets, GET /v1/budgets, routing,
+ * the threshold alerts and the daily digest (at the instant just before its window's end) all read
+ * it, so a report can never put a budget in another day or month than the budget itself does. For
+ * `at` = now the count is everything in the window (there is no later usage yet); for a past
+ * instant, usage recorded after it is left out, so a late digest says what the on-time one would
+ * have said.
  */
-export async function budgetStatuses(ctx: OpsContext, now: number): Promise<BudgetStatus[]> {
-  const timeZone = opsTimeZone(ctx.config);
-  const totalsByWindow = new Map<string, Promise<TotalsRow[]>>();
+export async function budgetStatuses(source: BudgetSource, at: number): Promise<BudgetStatus[]> {
+  const timeZone = opsTimeZone(source.config);
+  // Usage is recorded at whole milliseconds: "up to and including at" is "before at + 1 ms".
+  const usageEnd = at + 1;
+  const totalsByWindowStart = new Map<number, Promise<TotalsRow[]>>();
   const statuses: BudgetStatus[] = [];
-  for (const budget of ctx.config.cost_management.budgets) {
-    const window = budgetWindow(now, budget.window, timeZone);
-    const cacheKey = `${window.start}:${window.end}`;
-    let totals = totalsByWindow.get(cacheKey);
+  for (const budget of source.config.cost_management.budgets) {
+    const window = budgetWindow(at, budget.window, timeZone);
+    let totals = totalsByWindowStart.get(window.start);
     if (!totals) {
-      totals = windowTotals(ctx.db, window);
-      totalsByWindow.set(cacheKey, totals);
+      totals = totalsBetween(source.db, window.start, usageEnd);
+      totalsByWindowStart.set(window.start, totals);
     }
     const used = new Map<string, number>();
-    for (const key of defaultKeys(ctx, budget.scope)) used.set(key, 0);
+    for (const key of defaultKeys(source.config, budget.scope)) used.set(key, 0);
     for (const row of await totals) {
       const key = budgetKeyFor(
         { provider: row.provider, model: row.model || null, agent: row.agent || null },
@@ -127,7 +155,7 @@ export async function budgetStatuses(ctx: OpsContext, now: number): Promise<Budg
         key,
         used: amount,
         window,
-        evaluation: evaluateBudget({ budget, used: amount, now, window, alreadyAlerted: [] }),
+        evaluation: evaluateBudget({ budget, used: amount, now: at, window, alreadyAlerted: [] }),
       });
     }
   }

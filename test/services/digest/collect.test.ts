@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { collectDigest, windowEndingAt } from "../../../src/services/digest/collect.ts";
 import { digestSchedule } from "../../../src/services/digest/schedule.ts";
+import { budgetStatuses } from "../../../src/services/ops/budgets.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 import {
   config,
@@ -42,7 +43,7 @@ beforeEach(async () => {
   await truncateDigestTables(tdb.db);
 });
 
-const collect = () => collectDigest({ db: tdb.db, config: CONFIG }, windowEndingAt(END));
+const collect = () => collectDigest({ db: tdb.db, config: CONFIG, budgetStatuses }, windowEndingAt(END));
 
 describe("collecting a day", () => {
   it("counts incidents fired, resolved and still open, with their times to acknowledge and resolve", async () => {
@@ -159,7 +160,7 @@ routing:
     const other = await seedIncident(db, { key: "other", severity: "info", firstSeen: end - 2 * H });
     await seedFirings(db, other, end - 2 * H + 5 * M, 9);
 
-    const data = await collectDigest({ db, config: kolkata }, window);
+    const data = await collectDigest({ db, config: kolkata, budgetStatuses }, window);
     expect(data.incidents.firings).toBe(2 + 3 + 4 + 5 + (1 + 6) + 10);
     expect(data.incidents.noisiest).toEqual([
       { key: "storm", title: "new title", severity: "critical", firings: 21, incidents: 2 },
@@ -185,7 +186,7 @@ routing:
     await seedFirings(db, id, Date.parse("2030-01-14T15:45:00Z"), 5); // bin 15:45, 67 min in: bar 1
     await seedFirings(db, id, end - M, 6); // bin 14:30 of the last day, holding the end: bar 23
 
-    const data = await collectDigest({ db, config: CONFIG }, windowEndingAt(end));
+    const data = await collectDigest({ db, config: CONFIG, budgetStatuses }, windowEndingAt(end));
     expect(data.incidents.firings).toBe(3 + 4 + 5 + 6);
     expect(data.incidents.noisiest).toEqual([
       { key: "api", title: "api", severity: "warning", firings: 18, incidents: 1 },
