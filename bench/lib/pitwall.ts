@@ -5,7 +5,7 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from "../../src/store/embedded.ts";
 
 /** The node flags `npm start` runs pitwall with (package.json), so the bench measures the same. */
-const NODE_FLAGS = ["--max-semi-space-size=8"];
+const NODE_FLAGS = ["--max-semi-space-size=4"];
 
 import { findFreePort, type Spawned, spawnLogged, waitForHttp } from "./processes.ts";
 
