@@ -276,6 +276,9 @@ export async function startPitwall({
         count: config.api.failed_auth_limit.count,
         perMs: config.api.failed_auth_limit.per_ms,
       },
+      keyRateLimit: config.api.key_rate_limit
+        ? { count: config.api.key_rate_limit.count, perMs: config.api.key_rate_limit.per_ms }
+        : null,
       components: () => componentChecks.map((check) => check()),
       startupComplete: () => startupComplete,
       registerRoutes: [
@@ -376,6 +379,11 @@ function startTelegramSide(deps: TelegramSideDeps) {
     metrics,
     apiRoot,
     features: deps.modules.flatMap((m) => m.botFeatures ?? []),
+    // The report's per-user limit on typed commands (approval requests per key use it too).
+    commandRateLimit: {
+      count: config.safety.output.rate_limit_per_user.count,
+      perMs: config.safety.output.rate_limit_per_user.per_ms,
+    },
   });
   let poller: TelegramHandle | undefined;
 

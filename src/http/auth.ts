@@ -21,12 +21,20 @@ export interface FailedAuthLimit {
 
 export const DEFAULT_FAILED_AUTH_LIMIT: FailedAuthLimit = { count: 10, perMs: 60_000 };
 
+/** `api.key_rate_limit`: requests each valid key may make per period, shared by all instances. */
+export interface KeyRateLimit {
+  count: number;
+  perMs: number;
+}
+
 export interface AuthOptions {
   keyring: Keyring;
   coord: Coordinator;
   db: Db;
   metrics: Metrics;
   failedAuthLimit: FailedAuthLimit;
+  /** Null (the default): valid keys are never throttled, so alert ingest never is. */
+  keyRateLimit?: KeyRateLimit | null;
 }
 
 export const UNAUTHORIZED_MESSAGE = "missing or invalid API key; send Authorization: Bearer <key>";
@@ -72,6 +80,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
     const identity = opts.keyring.verify(presented.token);
     if (identity) {
       request.apiKey = identity;
+      if (opts.keyRateLimit) await enforceKeyRate(request, identity.name, opts.keyRateLimit);
       return;
     }
     const reason = presented.reason ?? "invalid";
@@ -101,6 +110,33 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
       "www-authenticate": "Bearer",
     });
   });
+
+  /**
+   * One request of the key against `api.key_rate_limit` (GCRA through the coordinator, so every
+   * instance counts the same budget). When the coordinator cannot answer, the request goes
+   * through: a limit that protects the service must not become the outage.
+   */
+  async function enforceKeyRate(request: FastifyRequest, keyName: string, limit: KeyRateLimit) {
+    let decision: { allowed: boolean; retryAfterMs: number };
+    try {
+      decision = await opts.coord.rateLimit(`apikey:${keyName}`, {
+        limit: limit.count,
+        periodMs: limit.perMs,
+      });
+    } catch (err) {
+      request.log.warn({ err: errorSummary(err) }, "could not check the key's rate limit; allowed");
+      return;
+    }
+    if (decision.allowed) return;
+    const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    throw new HttpError(
+      429,
+      "rate_limited",
+      `key ${keyName} is over its limit of ${limit.count} requests per ${formatPeriod(limit.perMs)} (api.key_rate_limit); retry in ${retryAfterS} s`,
+      undefined,
+      { "retry-after": String(retryAfterS) },
+    );
+  }
 
   /**
    * Counts one failure of the client's address. When the counter cannot be reached (the database
@@ -134,6 +170,12 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
       request.log.warn({ err: errorSummary(err) }, "could not audit a failed authentication");
     }
   }
+}
+
+function formatPeriod(ms: number): string {
+  if (ms % 3_600_000 === 0) return ms === 3_600_000 ? "hour" : `${ms / 3_600_000} hours`;
+  if (ms % 60_000 === 0) return ms === 60_000 ? "minute" : `${ms / 60_000} minutes`;
+  return ms === 1_000 ? "second" : `${ms / 1000} s`;
 }
 
 function errorSummary(err: unknown): { code?: string; message?: string } {

@@ -6,7 +6,13 @@ import { randomHex } from "../observability/random.ts";
 import { enterTrace } from "../observability/trace.ts";
 import type { Db } from "../store/pool.ts";
 import { type ApiKey, createKeyring } from "./api-keys.ts";
-import { DEFAULT_FAILED_AUTH_LIMIT, type FailedAuthLimit, installAuth, requireKey } from "./auth.ts";
+import {
+  DEFAULT_FAILED_AUTH_LIMIT,
+  type FailedAuthLimit,
+  installAuth,
+  type KeyRateLimit,
+  requireKey,
+} from "./auth.ts";
 import { installErrorHandlers, sendError } from "./errors.ts";
 import { decorateRequestTrace, formatTraceparent, requestTrace } from "./request-trace.ts";
 
@@ -28,6 +34,8 @@ export interface HttpDeps {
   /** true: the client address comes from X-Forwarded-For (set only behind a proxy you run). */
   trustProxy?: boolean;
   failedAuthLimit?: FailedAuthLimit;
+  /** `api.key_rate_limit`; null or absent: valid keys are not throttled. */
+  keyRateLimit?: KeyRateLimit | null;
   /** Default 1 MB. */
   bodyLimitBytes?: number;
   /** Components besides the database shown by /ready, /health and /healthz (telegram, coordination, ...). */
@@ -148,6 +156,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     db: deps.db,
     metrics: deps.metrics,
     failedAuthLimit: deps.failedAuthLimit ?? DEFAULT_FAILED_AUTH_LIMIT,
+    keyRateLimit: deps.keyRateLimit ?? null,
   });
 
   app.get("/health", async () => ({ status: "ok", components: components() }));

@@ -56,6 +56,33 @@ describe("pitwall start with a bot token", () => {
     expect(p.output()).not.toContain(telegram.token);
   });
 
+  it("limits a viewer's typed commands by safety.output.rate_limit_per_user from the config", async () => {
+    const telegram = await fakeTelegram();
+    const viewer = { id: 5151, first_name: "Vic", is_bot: false };
+    const dataDir = await makeDataDir();
+    const configFile = join(dataDir, "pitwall.yaml");
+    await writeFile(
+      configFile,
+      `telegram:\n  operators: [{ id: ${ADMIN.id}, role: admin, name: Dana }, { id: ${viewer.id}, role: viewer, name: Vic }]\n` +
+        `safety:\n  output:\n    rate_limit_per_user: 2 requests/hour\n`,
+    );
+    const p = await spawnPitwall({
+      dataDir,
+      args: ["start", "--config", configFile],
+      env: { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.apiRoot },
+    });
+    cleanup.push(() => stopPitwall(p));
+    await p.waitForOutput(/pitwall is running/);
+    const answers = () => telegram.callsOf("sendMessage").filter((c) => c.params.chat_id === viewer.id);
+    for (let n = 1; n <= 3; n++) {
+      telegram.injectMessage({ from: viewer, text: "/whoami" });
+      await telegram.waitFor(() => answers().length === n, 10_000);
+    }
+    expect(answers()[0]!.params.text).toMatch(/5151/);
+    expect(answers()[1]!.params.text).toMatch(/5151/);
+    expect(answers()[2]!.params.text).toMatch(/2 commands/); // the limit from the config, not 100
+  });
+
   it("starts while Telegram is unreachable, reports delivery degraded in /ready, and recovers", async () => {
     const telegram = await fakeTelegram();
     telegram.setDown(true);

@@ -204,6 +204,40 @@ describe("API keys", () => {
   });
 });
 
+describe("per-key rate limit (api.key_rate_limit)", () => {
+  it("limits each key across instances with 429 and Retry-After; other keys and unset limits are untouched", async () => {
+    const coordA = await createPostgresCoordinator({ db: t.db, url: t.url, log: silentLogger() });
+    const coordB = await createPostgresCoordinator({ db: t.db, url: t.url, log: silentLogger() });
+    const keyRateLimit = { count: 4, perMs: 60_000 };
+    const a = await buildApp(t.db, { coord: coordA, keyRateLimit });
+    const b = await buildApp(t.db, { coord: coordB, keyRateLimit });
+    try {
+      const whoami = (h: TestApp, key: string) =>
+        h.app.inject({ method: "GET", url: "/v1/whoami", headers: bearer(key) });
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await whoami(i % 2 === 0 ? a : b, CODER_KEY);
+        statuses.push(res.statusCode);
+        if (res.statusCode === 429) {
+          expect(Number(res.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+          expect(res.json()).toMatchObject({ error: "rate_limited" });
+          expect(res.json().message).toContain("4 requests per minute");
+        }
+      }
+      // The burst of four is shared by both instances; the next ones wait.
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+      expect((await whoami(a, READER_KEY)).statusCode).toBe(200); // another key has its own budget
+      // Without api.key_rate_limit (the default) a valid key is never throttled.
+      for (let i = 0; i < 10; i++) expect((await whoami(h, CODER_KEY)).statusCode).toBe(200);
+    } finally {
+      await a.app.close();
+      await b.app.close();
+      await coordA.close();
+      await coordB.close();
+    }
+  });
+});
+
 describe("failed-authentication limit", () => {
   it("answers 429 past the limit for that address, counted across instances, while a valid key still works", async () => {
     // Two instances on one database, each with its own Postgres coordinator: the count is shared.
