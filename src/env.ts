@@ -43,6 +43,23 @@ export type Environment = z.infer<typeof envSchema> & { dataDir: string };
 
 export type EnvResult = { ok: true; env: Environment } | { ok: false; errors: string[] };
 
+/**
+ * The listen address: PORT and HOST from the environment win; where they are unset, the config's
+ * `server` section (pitwall.example.yaml); else 8080 and 127.0.0.1.
+ */
+export function withServerSection(
+  env: Environment,
+  source: NodeJS.ProcessEnv,
+  server: { port?: number | undefined; host?: string | undefined },
+): Environment {
+  const unset = (name: string) => source[name] === undefined || source[name] === "";
+  return {
+    ...env,
+    PORT: unset("PORT") && server.port !== undefined ? server.port : env.PORT,
+    HOST: unset("HOST") && server.host !== undefined ? server.host : env.HOST,
+  };
+}
+
 /** Empty strings count as unset (a common shell mistake: `export REDIS_URL=`). */
 export function readEnvironment(source: NodeJS.ProcessEnv): EnvResult {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));

@@ -1,5 +1,5 @@
 import { formatIssues, loadConfig } from "../config/index.ts";
-import { readEnvironment } from "../env.ts";
+import { readEnvironment, withServerSection } from "../env.ts";
 import { startPitwall } from "../main.ts";
 import { createLogger } from "../observability/logger.ts";
 
@@ -33,7 +33,7 @@ export async function runStart(opts: { configFile?: string; demo?: boolean }): P
     running = await startPitwall({
       config: loaded.config,
       configSource: loaded.source,
-      env,
+      env: withServerSection(env, process.env, loaded.config.server),
       log,
       demo: opts.demo === true || env.PITWALL_DEMO,
     });
