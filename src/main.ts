@@ -179,7 +179,7 @@ export async function startPitwall({
 
     let startupComplete = false;
     const componentChecks: Array<() => ComponentStatus> = [
-      () => ({ name: "coordination", state: "ok", detail: coord.kind }),
+      () => ({ name: "coordination", ...(coord.health?.() ?? { state: "ok", detail: coord.kind }) }),
     ];
     const jobs = createJobRunner({
       jobs: [

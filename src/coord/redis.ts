@@ -233,6 +233,15 @@ export async function createRedisCoordinator(opts: RedisCoordinatorOptions): Pro
     kind: "redis",
     instanceId,
 
+    health() {
+      // ioredis reconnects by itself; until both connections are back, leases, counters and
+      // pub/sub fail (rate limits and the command limit fail open meanwhile).
+      const ready = client.status === "ready" && subscriber.status === "ready";
+      return ready
+        ? { state: "ok", detail: "redis" }
+        : { state: "degraded", detail: "redis unreachable; reconnecting" };
+    },
+
     async tryAcquire(name: string, ttlMs: number): Promise<Lease | null> {
       assertOpen();
       assertPositiveInt("lease ttlMs", ttlMs);

@@ -47,6 +47,12 @@ export interface Coordinator {
   readonly instanceId: string;
 
   /**
+   * Whether the store behind it is reachable now, for /ready and /health (which stay 200: only
+   * the database makes pitwall unready). Absent: it shares the database's health.
+   */
+  health?(): { state: "ok" | "degraded"; detail: string };
+
+  /**
    * Takes the named lease if free or expired; null when another holder has it (this instance
    * included: a lease is not reentrant). No auto-renewal. Expiry is timed by the store's clock.
    */

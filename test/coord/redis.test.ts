@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createCoordinator } from "../../src/coord/index.ts";
 import { createRedisCoordinator } from "../../src/coord/redis.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { PostgresRelay } from "../http/support.ts";
 import { redisAvailable, testRedisUrl } from "../support/redis.ts";
 import { coordinatorContract, eventually, uniq } from "./contract.ts";
 
@@ -59,6 +60,32 @@ describe.skipIf(!available)("redis", () => {
       expect(events).toEqual(["elected"]);
       await c.close();
     });
+  });
+
+  it("reports itself degraded while Redis is unreachable, and ok again once it reconnects", async () => {
+    const target = new URL(testRedisUrl);
+    const relay = new PostgresRelay(target.hostname, Number(target.port || 6379)); // any TCP will do
+    await relay.start();
+    const viaRelay = new URL(testRedisUrl);
+    viaRelay.hostname = "127.0.0.1";
+    viaRelay.port = String(relay.port);
+    const c = await createRedisCoordinator({
+      url: viaRelay.toString(),
+      keyPrefix,
+      log: silentLogger(),
+      instanceId: uniq("h"),
+    });
+    try {
+      expect(c.health?.()).toEqual({ state: "ok", detail: "redis" });
+      await relay.cut();
+      await eventually(() => c.health?.().state === "degraded", 5_000);
+      expect(c.health?.().detail).toContain("unreachable");
+      await relay.start(); // the same port again
+      await eventually(() => c.health?.().state === "ok", 10_000);
+    } finally {
+      await c.close();
+      await relay.cut();
+    }
   });
 
   coordinatorContract(
