@@ -9,6 +9,7 @@
  * Fails closed: nothing is approved that is not committed; an expired approval can no longer be
  * decided; a missing decision is a denial for the agent.
  */
+
 import type { InlineKeyboardMarkup } from "grammy/types";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Config } from "../../config/index.ts";
@@ -28,6 +29,7 @@ import {
   type ToolCallDecision,
   type ToolPolicy,
 } from "../../guards/approvals/index.ts";
+import { isSilent } from "../../guards/loudness.ts";
 import type { Redactor } from "../../guards/redact.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { currentTrace } from "../../observability/trace.ts";
@@ -294,8 +296,15 @@ export function createApprovalsService(deps: ApprovalsDeps): ApprovalsService {
         priority: PRIORITY.APPROVAL,
         chat,
         parts: card.parts,
-        // A new request is a call to act: loud. Outcomes are edits (silent by nature).
-        silent: false,
+        // A new request is a call to act: it rings like a warning, so quiet hours hold (only
+        // critical is loud then; the agent's request expires to a deny if nobody answers).
+        // Outcomes are edits (silent by nature).
+        silent: isSilent({
+          severity: "warning",
+          kind: "approval_prompt",
+          now: deps.now(),
+          quietHours: config.telegram?.quiet_hours ?? null,
+        }),
         messageRef: ref,
         ...(card.keyboard ? { replyMarkup: card.keyboard } : {}),
       },

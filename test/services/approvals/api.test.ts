@@ -528,6 +528,24 @@ describe("telegram and restarts", () => {
     ]);
   });
 
+  it("rings like a warning: loud by day, silent in quiet hours", async () => {
+    await a.close();
+    const yaml = BASE_YAML.replace(
+      "telegram:\n",
+      'telegram:\n  quiet_hours: { from: "23:00", to: "07:00", timezone: UTC }\n',
+    );
+    expect(yaml).toContain("quiet_hours");
+    clock = new FakeClock(Date.parse("2026-11-25T12:00:00Z"));
+    a = await startInstance({ db: tdb.db, url: tdb.url, config: configFrom(yaml), clock });
+    await post({ agent: "coder", tool: "exec_command", args: { cmd: "by day" } });
+    clock.ms = Date.parse("2026-11-26T03:00:00Z");
+    await post({ agent: "coder", tool: "exec_command", args: { cmd: "at night" } });
+    const { rows } = await tdb.db.query<{ silent: boolean }>(
+      "select (payload->>'silent')::boolean as silent from outbox where kind = 'approval_prompt' order by id",
+    );
+    expect(rows).toEqual([{ silent: false }, { silent: true }]);
+  });
+
   it("pending approvals survive a restart and can be decided after it", async () => {
     const created = await post({ agent: "coder", tool: "exec_command", args: { cmd: "x" } });
     await a.close();
