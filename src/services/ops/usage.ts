@@ -72,7 +72,7 @@ export async function recordUsage(
       `insert into usage_events (request_id, at, provider, model, agent, input_tokens, output_tokens, cached,
                                  tokens_spent, tokens_saved, cost_usd, cost_source, api_key)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       on conflict (request_id) where request_id is not null do nothing
+       on conflict ((coalesce(api_key, '')), request_id) where request_id is not null do nothing
        returning id`,
       [
         input.request_id ?? null,
@@ -93,8 +93,8 @@ export async function recordUsage(
     if (inserted.rowCount === 0) {
       // A retry of a request already counted: answer for the first one, count nothing.
       const { rows } = await client.query<{ provider: string; model: string | null; agent: string | null }>(
-        "select provider, model, agent from usage_events where request_id = $1",
-        [input.request_id],
+        "select provider, model, agent from usage_events where request_id = $1 and coalesce(api_key, '') = coalesce($2, '')",
+        [input.request_id, apiKey],
       );
       const first = rows[0];
       return { duplicate: true, usage: first ?? identity, tokens_spent: 0 };

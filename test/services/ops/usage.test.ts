@@ -199,6 +199,18 @@ describe("POST /v1/usage", () => {
     const hourly = await tdb.db.query("select requests, tokens_spent from usage_hourly");
     expect(hourly.rows).toEqual([{ requests: 1, tokens_spent: 1000 }]);
   });
+
+  it("scopes request_id to the key: another agent's same id is its own request", async () => {
+    h = await opsHarness({ db: tdb.db, config: config(BASE), clock });
+    const body = { provider: "openai", agent: "coder", input_tokens: 100, output_tokens: 0, request_id: "1" };
+    expect((await post(body, ADMIN_KEY)).body.duplicate).toBeUndefined();
+    const other = await post(body, CODER_KEY);
+    expect(other.status).toBe(200);
+    expect(other.body.duplicate).toBeUndefined();
+    expect((await post(body, CODER_KEY)).body.duplicate).toBe(true); // its own retry still counts once
+    const hourly = await tdb.db.query("select requests, tokens_spent from usage_hourly");
+    expect(hourly.rows).toEqual([{ requests: 2, tokens_spent: 200 }]);
+  });
 });
 
 describe("budget thresholds", () => {
