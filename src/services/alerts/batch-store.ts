@@ -257,9 +257,8 @@ export async function writeBatch(
 // ---- count-only repeats (fast-repeat.ts) -------------------------------------------------------
 
 /**
- * Begins nothing itself: takes the batch's advisory locks in one sorted order (deadlock-free
- * against every other holder): its keys exclusively, as the full path does, and its groups
- * shared. A group's exclusive holders are the ones that change it (a flush, an acknowledge, a
+ * The batch's advisory locks, taken in one sorted order (deadlock-free against every other
+ * holder): its keys exclusively, as the full path takes them, and its groups shared. A group's exclusive holders are the ones that change it (a flush, an acknowledge, a
  * batch of the full path that marks it changed), so count-only repeats of one group run side by
  * side while none of those can be under way. Returns the silences not yet ended.
  */
