@@ -45,4 +45,31 @@ describe("database unavailable", () => {
     expect(after.status).toBe(202);
     expect(after.body).toMatchObject({ status: "deduplicated", count: 2 });
   });
+
+  it("count-only repeats too: 503 while it is gone, and every repeat counted once when it is back", async () => {
+    const disk = { key: "disk-a", severity: "warning", title: "disk", labels: { alertname: "Disk" } };
+    await bed.post(disk);
+    bed.clock.advance(2_000);
+    await bed.service.flushGroups(); // shown
+    bed.clock.advance(1_000);
+    await bed.post(disk); // marks the group changed: the next repeats are count-only
+    const before = await t.db.query<{ n: number }>(
+      "select count(*)::int as n from alert_events where kind = 'repeated'",
+    );
+    expect((await bed.post(disk)).body).toMatchObject({ status: "deduplicated", count: 3 });
+
+    await relay.cut();
+    const during = await bed.post([disk, disk]);
+    expect(during.status).toBe(503);
+    await relay.start();
+    const after = await bed.post([disk, disk]);
+    expect(after.status).toBe(202);
+    expect(after.body.results.map((r: { count: number }) => r.count)).toEqual([4, 5]);
+    const { rows } = await t.db.query("select count from alerts where key = 'disk-a'");
+    expect(rows).toEqual([{ count: 5 }]);
+    const events = await t.db.query<{ n: number }>(
+      "select count(*)::int as n from alert_events where kind = 'repeated'",
+    );
+    expect(events.rows[0]!.n).toBe(before.rows[0]!.n); // they took the count-only path
+  });
 });
