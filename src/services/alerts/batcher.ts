@@ -38,6 +38,8 @@ export interface BatcherOptions<I, R> {
 export interface Batcher<I, R> {
   /** Resolves with the items' results after their batch committed. */
   submit(items: readonly I[]): Promise<R[]>;
+  /** Items waiting for a batch (not yet being written). */
+  waiting(): number;
   /** Waits for queued and running batches; later submissions are refused. */
   close(): Promise<void>;
 }
@@ -144,6 +146,7 @@ export function createBatcher<I, R>(opts: BatcherOptions<I, R>): Batcher<I, R> {
         schedule();
       });
     },
+    waiting: () => queued,
     async close() {
       closed = true;
       while (running.size > 0 || queue.length > 0) {

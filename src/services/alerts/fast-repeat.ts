@@ -92,6 +92,8 @@ export async function ingestWithCountOnlyRepeats(
   view: SilenceView,
   items: readonly IngestItem[],
   full: (items: readonly IngestItem[]) => Promise<IngestResult[]>,
+  /** Told how many alerts of the batch were count-only repeats (metrics). */
+  onCountOnly?: (alerts: number) => void,
 ): Promise<BatchOutcome> {
   const now = env.now();
   // The silences the alerts are checked against, and which Postgres must find unchanged: read
@@ -114,8 +116,10 @@ export async function ingestWithCountOnlyRepeats(
       }),
     );
     view.silences = outcome.silences;
+    let countOnly = 0;
     for (const row of outcome.raised) {
       const indices = plans.get(row.key)!.indices;
+      countOnly += indices.length;
       // The batch's alerts of one key in arrival order: the last one carries the new count.
       indices.forEach((index, n) => {
         results[index] = {
@@ -126,6 +130,7 @@ export async function ingestWithCountOnlyRepeats(
         };
       });
     }
+    if (countOnly > 0) onCountOnly?.(countOnly);
   }
   const rest = items.flatMap((item, index) => (results[index] === undefined ? [{ item, index }] : []));
   if (rest.length > 0) {

@@ -9,9 +9,11 @@ import { openCounts } from "./store.ts";
 
 export interface AlertMetrics {
   ingested(results: readonly IngestResult[]): void;
+  countOnly(alerts: number): void;
+  refused(alerts: number): void;
 }
 
-export function createAlertMetrics(registry: Registry, db: Db): AlertMetrics {
+export function createAlertMetrics(registry: Registry, db: Db, ingestWaiting: () => number): AlertMetrics {
   const received = new Counter({
     name: "pitwall_alerts_received_total",
     help: "Alerts received by ingest, by the status they were answered with",
@@ -30,9 +32,29 @@ export function createAlertMetrics(registry: Registry, db: Db): AlertMetrics {
         this.set({ status }, counts[status]);
     },
   });
+  const countOnly = new Counter({
+    name: "pitwall_alerts_count_only_total",
+    help: "Alerts written as count-only repeats (one UPDATE, no event); the rest took the full pipeline",
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: "pitwall_alerts_refused_overloaded_total",
+    help: "Alerts refused with 503 because the ingest queue was full (the sender retries)",
+    registers: [registry],
+  });
+  new Gauge({
+    name: "pitwall_alert_ingest_waiting",
+    help: "Alerts waiting for a group commit on this instance (refused beyond 10 000)",
+    registers: [registry],
+    collect() {
+      this.set(ingestWaiting());
+    },
+  });
   return {
     ingested(results) {
       for (const result of results) received.inc({ status: result.status });
     },
+    countOnly: (alerts) => countOnly.inc(alerts),
+    refused: (alerts) => refused.inc(alerts),
   };
 }

@@ -50,13 +50,18 @@ export async function createAlertsModule(deps: AlertsModuleDeps): Promise<Alerts
   if (config.alerting.pagerduty && !notifiers.pagerduty) {
     env.log.warn("alerting.pagerduty is configured but no PagerDuty notifier was wired: escalations skip it");
   }
-  const metrics = createAlertMetrics(deps.metrics.registry, deps.db);
+  // The queue gauge reads the service made just below (read at scrape time only).
+  let waiting = () => 0;
+  const metrics = createAlertMetrics(deps.metrics.registry, deps.db, () => waiting());
   const service = createAlertsService({
     db: deps.db,
     env,
     onIngested: (results) => metrics.ingested(results),
+    onCountOnly: (alerts) => metrics.countOnly(alerts),
+    onRefused: (alerts) => metrics.refused(alerts),
     ...(deps.batch ? { batch: deps.batch } : {}),
   });
+  waiting = () => service.ingestWaiting();
 
   const jobs: Job[] = [
     {

@@ -17,7 +17,7 @@ import {
   silenceGroup,
   silenceIncident,
 } from "./actions.ts";
-import { type Batcher, createBatcher } from "./batcher.ts";
+import { type Batcher, BatcherFullError, createBatcher } from "./batcher.ts";
 import type { AlertsEnv } from "./env.ts";
 import { runEscalations } from "./escalate.ts";
 import { ingestWithCountOnlyRepeats, type SilenceView } from "./fast-repeat.ts";
@@ -45,6 +45,8 @@ export interface ListOptions {
 export interface AlertsService {
   env: AlertsEnv;
   ingest(items: readonly IngestItem[]): Promise<IngestResult[]>;
+  /** Alerts waiting for a group commit now (the ingest queue; bounded, see MAX_QUEUED_ALERTS). */
+  ingestWaiting(): number;
   list(opts: ListOptions): Promise<{ alerts: AlertView[]; nextSeq: number | null }>;
   /** Open incidents, newest first, one page (for `/alerts`). */
   openPage(page: number, pageSize: number): Promise<{ incidents: Incident[]; counts: OpenCounts }>;
@@ -79,6 +81,10 @@ export interface ServiceOptions {
   batch?: { maxBatch?: number; maxWaitMs?: number; maxInFlight?: number; maxQueued?: number };
   /** Told about every committed batch's answers (metrics). */
   onIngested?: (results: readonly IngestResult[]) => void;
+  /** Told how many alerts of a batch were written as count-only repeats (metrics). */
+  onCountOnly?: (alerts: number) => void;
+  /** Told how many alerts were refused because the ingest queue was full (metrics). */
+  onRefused?: (alerts: number) => void;
 }
 
 /** Alerts waiting for a group commit at most (see batcher.ts `maxQueued`). */
@@ -90,8 +96,13 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
   const silenceView: SilenceView = { silences: null };
   const batcher: Batcher<IngestItem, IngestResult> = createBatcher({
     run: async (items) => {
-      const results = await ingestWithCountOnlyRepeats(db, env, silenceView, items, (rest) =>
-        selfCommitted(db, (client) => runIngestBatch(client, env, rest, silenceView)),
+      const results = await ingestWithCountOnlyRepeats(
+        db,
+        env,
+        silenceView,
+        items,
+        (rest) => selfCommitted(db, (client) => runIngestBatch(client, env, rest, silenceView)),
+        opts.onCountOnly,
       );
       opts.onIngested?.(results.filter((r): r is IngestResult => !(r instanceof Error)));
       return results;
@@ -146,7 +157,12 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
 
   return {
     env,
-    ingest: (items) => batcher.submit(items),
+    ingest: (items) =>
+      batcher.submit(items).catch((err: unknown) => {
+        if (err instanceof BatcherFullError) opts.onRefused?.(items.length);
+        throw err;
+      }),
+    ingestWaiting: () => batcher.waiting(),
     async list({ status, limit, afterSeq }) {
       const rows = await listIncidents(db, { status, limit: limit + 1, beforeSeq: afterSeq });
       const page = rows.slice(0, limit);

@@ -50,6 +50,12 @@ async function incident(instance: string) {
   return rows[0]!;
 }
 
+/** pitwall_alerts_count_only_total as /metrics shows it. */
+async function countOnlyMetric(): Promise<number> {
+  const text = (await bed.app.inject({ method: "GET", url: "/metrics" })).body;
+  return Number(/^pitwall_alerts_count_only_total (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
 async function firings(): Promise<number> {
   const { rows } = await bed.db.query<{ n: number }>(
     "select coalesce(sum(n), 0)::int as n from alert_firings",
@@ -75,6 +81,7 @@ describe("count-only repeats in one statement", () => {
   it("counts repeats of shown incidents in a waiting group without events, and the next flush shows them", async () => {
     await shownAndWaiting();
     const eventsBefore = await repeatedEvents();
+    const countOnlyBefore = await countOnlyMetric();
     const group = await bed.db.query("select xmin::text from alert_groups where id = $1", [GROUP]);
 
     bed.clock.advance(500);
@@ -91,6 +98,7 @@ describe("count-only repeats in one statement", () => {
     expect(countsOf("disk-b")).toEqual([2, 3]);
 
     expect(await repeatedEvents()).toBe(eventsBefore); // no event: the count-only path took them all
+    expect((await countOnlyMetric()) - countOnlyBefore).toBe(5);
     const a = await incident("a");
     expect(a.count).toBe(5);
     expect(a.last_seen.getTime()).toBe(bed.clock.now().getTime());

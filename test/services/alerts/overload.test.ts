@@ -52,6 +52,9 @@ describe("alert ingest under overload", () => {
       expect(refused.body.error).toBe("overloaded");
       expect(refused.headers["retry-after"]).toBe("1");
       expect(refused.body.message).toContain("nothing of this request was recorded");
+      const metrics = (await bed.app.inject({ method: "GET", url: "/metrics" })).body;
+      expect(metrics).toContain("pitwall_alert_ingest_waiting 4");
+      expect(metrics).toContain("pitwall_alerts_refused_overloaded_total 2");
 
       await blocker.query("select pg_advisory_unlock($1)", [String(lockId(keyLock("stuck")))]);
       const answers = await Promise.all([...accepted, ...waiting]);
