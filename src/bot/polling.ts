@@ -41,6 +41,13 @@ export interface StartTelegramOptions {
   drainTimeoutMs?: number;
   /** Long-poll timeout in seconds (default 30). */
   pollTimeoutSeconds?: number;
+  /**
+   * How long the next getUpdates waits for the updates already received to be handled (default
+   * 5 s). Telegram forgets updates once a later offset is asked for; waiting means an instance
+   * that dies while handling a button press leaves it to the next poller instead of losing it.
+   * Past this bound polling goes on (one slow handler must not stop the desk).
+   */
+  confirmAfterMs?: number;
   /** Updates handled at once across chats (one chat is always sequential); default 100. */
   concurrency?: number;
   /**
@@ -72,6 +79,7 @@ export function startTelegram(
   const drainTimeoutMs = opts.drainTimeoutMs ?? 5_000;
   const callTimeoutMs = opts.callTimeoutMs ?? 10_000;
   const pollTimeoutSeconds = opts.pollTimeoutSeconds ?? 30;
+  const confirmAfterMs = opts.confirmAfterMs ?? 5_000;
   const token = bot.token;
   const stopSignal = new AbortController();
 
@@ -126,8 +134,33 @@ export function startTelegram(
     }
   }
 
+  /** Whether the updates being handled finished within confirmAfterMs; stop() ends the wait. */
+  async function handledOrStopped(signal: Signal): Promise<boolean> {
+    if (inFlight.size === 0) return true;
+    let onAbort = () => {};
+    const stopped = new Promise<boolean>((resolve) => {
+      onAbort = () => resolve(false);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort);
+    });
+    try {
+      return await Promise.race([settleWithin([...inFlight], confirmAfterMs), stopped]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
   const supplier = {
     async supply(batchSize: number, signal: Signal): Promise<Update[]> {
+      // The next call confirms everything received so far: let it be handled first (bounded).
+      const handled = await handledOrStopped(signal);
+      if (signal.aborted) return [];
+      if (!handled) {
+        log.warn(
+          { still_running: inFlight.size, waited_ms: confirmAfterMs },
+          "updates still being handled; polling on (they are lost if this instance dies now)",
+        );
+      }
       let delayMs = initialMs;
       for (;;) {
         const deadline = withTimeout(signal, pollTimeoutSeconds * 1000 + callTimeoutMs);
@@ -211,6 +244,8 @@ export function startTelegram(
         if (!runner) return;
         // Aborts the pending long poll; updates already received keep being handled.
         await runner.stop();
+        if (inFlight.size > 0)
+          log.debug({ in_flight: inFlight.size }, "stopping: waiting for updates being handled");
         const drained = await settleWithin([...inFlight, menus], drainTimeoutMs);
         if (!drained)
           log.warn({ still_running: inFlight.size }, "stopped polling with updates still being handled");

@@ -61,7 +61,10 @@ function bot(overrides: Partial<BotDeps> = {}): PitwallBot {
   return createBot(api.token, { operators, db: tdb.db, coord, log, apiRoot: api.apiRoot, ...overrides });
 }
 
-function start(b: PitwallBot, opts: { callTimeoutMs?: number } = {}): TelegramHandle {
+function start(
+  b: PitwallBot,
+  opts: { callTimeoutMs?: number; confirmAfterMs?: number } = {},
+): TelegramHandle {
   const handle = startTelegram(b, { log, mode: "polling", retry: { initialMs: 20, maxMs: 200 }, ...opts });
   running.push(handle);
   return handle;
@@ -307,11 +310,59 @@ describe("long polling against the Bot API", () => {
     const stopping = stop(handle).then(() => {
       stopped = true;
     });
-    // Polling has ended (the pending long poll was abandoned) but the handler is still running.
-    await api.waitFor((c) => c.method === "getUpdates" && c.aborted === true);
+    // Polling has ended but the handler is still running.
+    await until(() => logLines.some((l) => l.includes("waiting for updates being handled")));
     expect(stopped).toBe(false);
     release();
     await stopping;
     expect(botTexts(viewer.id)[0]).toContain("Hello, Val!");
+  });
+
+  /** A bot whose answers wait for `release()`; `entered` resolves when the first one is held. */
+  function heldBot() {
+    const b = bot();
+    let enter!: () => void;
+    const entered = new Promise<void>((resolve) => {
+      enter = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    b.api.config.use(async (prev, method, payload, signal) => {
+      if (method === "sendMessage") {
+        enter();
+        await gate;
+      }
+      return prev(method, payload, signal);
+    });
+    return { b, entered, release };
+  }
+
+  it("confirms an update to Telegram only once it is handled, so a poller that dies mid-way loses nothing", async () => {
+    const { b, entered, release } = heldBot();
+    start(b);
+    const update = api.injectMessage({ from: admin, text: "/start" });
+    await entered;
+    // Handling: no later offset asked for yet, so Telegram would give this update to the next poller.
+    const pending = () => api.pendingUpdates().map((u) => u.update_id);
+    const polls = api.callsOf("getUpdates").length;
+    await new Promise((resolve) => setTimeout(resolve, 700)); // longer than a long poll here (500 ms)
+    expect(pending()).toContain(update.update_id);
+    expect(api.callsOf("getUpdates").length).toBe(polls);
+    release();
+    await until(() => !pending().includes(update.update_id));
+    expect(botTexts(admin.id)[0]).toContain("Hello, Ada!");
+  });
+
+  it("polls on after confirmAfterMs when a handler is slow, and says so", async () => {
+    const { b, entered, release } = heldBot();
+    start(b, { confirmAfterMs: 100 });
+    const update = api.injectMessage({ from: admin, text: "/start" });
+    await entered;
+    await until(() => !api.pendingUpdates().some((u) => u.update_id === update.update_id));
+    expect(logLines.some((l) => l.includes("updates still being handled; polling on"))).toBe(true);
+    release();
+    expect(await nthReply(admin.id, 1)).toContain("Hello, Ada!");
   });
 });
