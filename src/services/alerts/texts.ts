@@ -5,8 +5,10 @@
  * (`digest.timezone`, the zone the daily report already speaks). Toasts and command answers use
  * the presser's own language through `ctx.t` instead.
  */
+
 import { I18n } from "@grammyjs/i18n";
 import { DEFAULT_LOCALES_DIR, type Language, toLanguage } from "../../bot/i18n.ts";
+import { localClock, localStamp } from "../../guards/local-time.ts";
 
 export type TranslationVars = Record<string, string | number>;
 
@@ -46,33 +48,12 @@ export function createAlertTexts(opts: {
   const language = toLanguage(opts.language) ?? "en";
   const timeZone = opts.timeZone ?? "UTC";
   const translate = opts.translate ?? loadTranslator();
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-  });
-  const pieces = (at: Date) => {
-    const out: Record<string, string> = {};
-    for (const p of parts.formatToParts(at)) out[p.type] = p.value;
-    return out;
-  };
   return {
     language,
     timeZone,
     t: (key, vars) => translate(language, key, vars),
-    clock(at) {
-      const p = pieces(at);
-      return `${p.hour}:${p.minute}`;
-    },
-    stamp(at) {
-      const p = pieces(at);
-      return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
-    },
+    clock: (at) => localClock(at, timeZone),
+    stamp: (at) => localStamp(at, timeZone),
   };
 }
 

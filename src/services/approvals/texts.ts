@@ -4,9 +4,11 @@
  * team's time zone (`digest.timezone`). Toasts and command answers use the presser's own language
  * through `ctx.t` instead.
  */
+
 import { I18n } from "@grammyjs/i18n";
 import { DEFAULT_LOCALES_DIR, type Language, toLanguage } from "../../bot/i18n.ts";
 import type { Config } from "../../config/index.ts";
+import { localClockOrDateTime } from "../../guards/local-time.ts";
 
 export type TranslationVars = Record<string, string | number>;
 
@@ -46,32 +48,14 @@ export function createCardTexts(opts: {
 }): CardTexts {
   const i18n = translator(opts.localesDir ?? DEFAULT_LOCALES_DIR);
   const { language, timeZone } = opts;
-  const format = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  });
-  const pieces = (when: Date) => {
-    const out: Record<string, string> = {};
-    for (const part of format.formatToParts(when)) out[part.type] = part.value;
-    return out;
-  };
   const t = (key: string, vars?: TranslationVars) => i18n.t(language, key, vars);
   return {
     language,
     timeZone,
     t,
     at(when, now) {
-      const p = pieces(when);
-      const today = pieces(now);
-      const clock = `${p.hour}:${p.minute}`;
-      const sameDay = p.year === today.year && p.month === today.month && p.day === today.day;
       const zone = timeZone === "UTC" ? " UTC" : "";
-      return sameDay ? `${clock}${zone}` : `${p.year}-${p.month}-${p.day} ${clock}${zone}`;
+      return `${localClockOrDateTime(when, now, timeZone)}${zone}`;
     },
     span(ms) {
       return formatSpan(ms, t);

@@ -8,19 +8,9 @@ export function localParts(at: number, timeZone: string): LocalParts {
   return wallClock(at, timeZone);
 }
 
+export { localDate, localDateTime } from "../../guards/local-time.ts";
+
 const pad = (value: number) => String(value).padStart(2, "0");
-
-/** `2030-01-15`: the local date of `at` in `timeZone`. */
-export function localDate(at: number, timeZone: string): string {
-  const p = localParts(at, timeZone);
-  return `${p.year}-${pad(p.month)}-${pad(p.day)}`;
-}
-
-/** `2030-01-15 09:00`: the local date and time of `at` in `timeZone`. */
-export function localDateTime(at: number, timeZone: string): string {
-  const p = localParts(at, timeZone);
-  return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}`;
-}
 
 export function parseDate(date: string): { year: number; month: number; day: number } {
   const [year, month, day] = date.split("-").map(Number);

@@ -16,19 +16,7 @@ export function amount(value: number, unit: "tokens" | "usd"): string {
 }
 
 /** "2024-04-01 00:00" in `timeZone`. */
-export function localDateTime(epochMs: number, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(epochMs);
-  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "00";
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}`;
-}
+export { localDateTime } from "../../guards/local-time.ts";
 
 /** Epoch ms as an ISO string, or undefined for null (optional fields of API answers). */
 export function isoOrUndefined(epochMs: number | null | undefined): string | undefined {

@@ -1,3 +1,4 @@
+import { localClockOrDateTime } from "../../../guards/local-time.ts";
 import type { BotContext } from "../../context.ts";
 
 /**
@@ -23,25 +24,9 @@ export function timeUntil(ctx: BotContext, ms: number): string {
   return ctx.t("ops-time-minutes", { m: String(m) });
 }
 
-function localParts(epochMs: number, timeZone: string): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(epochMs);
-  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? "00";
-  return { date: `${get("year")}-${get("month")}-${get("day")}`, time: `${get("hour")}:${get("minute")}` };
-}
-
 /** "14:05 UTC" today, "2030-02-01 00:00 UTC" on another day (in `timeZone`, as the config says). */
 export function clockTime(epochMs: number, now: number, timeZone: string): string {
-  const at = localParts(epochMs, timeZone);
-  const today = localParts(now, timeZone);
-  return at.date === today.date ? `${at.time} ${timeZone}` : `${at.date} ${at.time} ${timeZone}`;
+  return `${localClockOrDateTime(epochMs, now, timeZone)} ${timeZone}`;
 }
 
 /** 1234567 -> "1 234 567". */
