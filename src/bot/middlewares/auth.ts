@@ -128,6 +128,14 @@ function addressedToBot(ctx: BotContext): boolean {
   return text.toLowerCase().includes(`@${username}`);
 }
 
+/** "This needs the approver role; yours is viewer.", in the operator's language. */
+export function roleRequiredText(ctx: BotContext, role: Role): string {
+  return ctx.t("role-required", {
+    required: ctx.t(`role-${role}`),
+    role: ctx.operator ? ctx.t(`role-${ctx.operator.role}`) : "-",
+  });
+}
+
 /**
  * Guard for a handler that needs a stronger role (later features: `/breaker_reset`, approval
  * buttons): operators below it are told which role it takes instead of getting silence.
@@ -135,10 +143,7 @@ function addressedToBot(ctx: BotContext): boolean {
 export function requireRole(role: Role): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     if (hasRole(ctx, role)) return next();
-    const text = ctx.t("role-required", {
-      required: ctx.t(`role-${role}`),
-      role: ctx.operator ? ctx.t(`role-${ctx.operator.role}`) : "-",
-    });
+    const text = roleRequiredText(ctx, role);
     if (ctx.callbackQuery) {
       await ctx.answerCallbackQuery({ text, show_alert: false });
       return;

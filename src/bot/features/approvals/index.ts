@@ -24,7 +24,7 @@ import type { BotContext, ConversationContext } from "../../context.ts";
 import type { BotFeature } from "../../create-bot.ts";
 import { describeError } from "../../errors.ts";
 import { createI18n } from "../../i18n.ts";
-import { hasRole } from "../../middlewares/auth.ts";
+import { hasRole, roleRequiredText } from "../../middlewares/auth.ts";
 import { DENY_WITH_REASON, denyWithReasonConversation } from "./deny-with-reason.ts";
 import { approvalList } from "./list.ts";
 import { tooLateText } from "./texts.ts";
@@ -142,21 +142,21 @@ export function approvalsFeature(deps: ApprovalsFeatureDeps): BotFeature {
       }
     });
 
+    /** A press by an operator who may not decide: audited, and told which role it takes. */
+    async function refuseNonApprover(ctx: BotContext, target: string, action: string): Promise<void> {
+      await service
+        .auditRefusal(actorOf(ctx), target, { action, role: ctx.operator?.role ?? null })
+        .catch((err: unknown) =>
+          ctx.log.error({ err: describeError(err) }, "could not audit a refused press"),
+        );
+      await ctx.answerCallbackQuery({ text: roleRequiredText(ctx, "approver") });
+    }
+
     feature.callbackQuery(AP_PATTERN, async (ctx) => {
       const data = decodeAp(ctx.match);
       if (!data) return;
       if (!hasRole(ctx, "approver")) {
-        await service
-          .auditRefusal(actorOf(ctx), data.id, { action: data.action, role: ctx.operator?.role ?? null })
-          .catch((err: unknown) =>
-            ctx.log.error({ err: describeError(err) }, "could not audit a refused press"),
-          );
-        await ctx.answerCallbackQuery({
-          text: ctx.t("role-required", {
-            required: ctx.t("role-approver"),
-            role: ctx.operator ? ctx.t(`role-${ctx.operator.role}`) : "-",
-          }),
-        });
+        await refuseNonApprover(ctx, data.id, data.action);
         return;
       }
       const row = await service.get(data.id);
@@ -206,20 +206,7 @@ export function approvalsFeature(deps: ApprovalsFeatureDeps): BotFeature {
       const data = decodeAb(ctx.match);
       if (!data) return;
       if (!hasRole(ctx, "approver")) {
-        await service
-          .auditRefusal(actorOf(ctx), data.batchId, {
-            action: `batch_${data.action}`,
-            role: ctx.operator?.role ?? null,
-          })
-          .catch((err: unknown) =>
-            ctx.log.error({ err: describeError(err) }, "could not audit a refused press"),
-          );
-        await ctx.answerCallbackQuery({
-          text: ctx.t("role-required", {
-            required: ctx.t("role-approver"),
-            role: ctx.operator ? ctx.t(`role-${ctx.operator.role}`) : "-",
-          }),
-        });
+        await refuseNonApprover(ctx, data.batchId, `batch_${data.action}`);
         return;
       }
       if (data.action === "review") {
