@@ -22,10 +22,16 @@ export interface AuditEntry {
  * so the audit row commits (or rolls back) with it. The trace id defaults to the current trace.
  */
 export async function writeAudit(db: Db | DbClient, entry: AuditEntry): Promise<void> {
-  await db.query(
-    `insert into audit_log (actor_type, actor_id, actor_name, action, target, trace_id, details)
-     values ($1, $2, $3, $4, $5, $6, $7)`,
-    [
+  await writeAudits(db, [entry]);
+}
+
+/** Several audit rows in one statement (one round trip on a path an agent waits on). */
+export async function writeAudits(db: Db | DbClient, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const params: unknown[] = [];
+  const values = entries.map((entry) => {
+    const at = params.length;
+    params.push(
       entry.actor.type,
       entry.actor.id,
       entry.actor.name ?? null,
@@ -33,7 +39,13 @@ export async function writeAudit(db: Db | DbClient, entry: AuditEntry): Promise<
       entry.target ?? null,
       entry.traceId ?? currentTrace()?.traceId ?? null,
       JSON.stringify(entry.details ?? {}),
-    ],
+    );
+    return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`;
+  });
+  await db.query(
+    `insert into audit_log (actor_type, actor_id, actor_name, action, target, trace_id, details)
+     values ${values.join(", ")}`,
+    params,
   );
 }
 

@@ -6,8 +6,6 @@
  * (`where status = 'pending' and expires_at > $now`): whatever races it (two approvers, two
  * instances, a button and the expiry job), exactly one writer changes the row.
  */
-import { currentTrace } from "../../observability/trace.ts";
-import type { AuditEntry } from "../../store/audit.ts";
 import type { Db, DbClient } from "../../store/pool.ts";
 import type { ApprovalRow, ApprovalStatus, BatchRow, DecidedBy, GrantRow } from "./types.ts";
 
@@ -453,29 +451,5 @@ export async function nameMessage(
   );
 }
 
-/**
- * Several audit rows in one statement (the request and the policy's verdict, on the path an agent
- * waits on). The same row shape as store/audit.ts's writeAudit, trace id from the current trace.
- */
-export async function writeAudits(db: Queryable, entries: readonly AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  const params: unknown[] = [];
-  const values = entries.map((entry) => {
-    const at = params.length;
-    params.push(
-      entry.actor.type,
-      entry.actor.id,
-      entry.actor.name ?? null,
-      entry.action,
-      entry.target ?? null,
-      entry.traceId ?? currentTrace()?.traceId ?? null,
-      JSON.stringify(entry.details ?? {}),
-    );
-    return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`;
-  });
-  await db.query(
-    `insert into audit_log (actor_type, actor_id, actor_name, action, target, trace_id, details)
-     values ${values.join(", ")}`,
-    params,
-  );
-}
+/** The request and the policy's verdict in one statement: store/audit.ts's writeAudits. */
+export { writeAudits } from "../../store/audit.ts";
