@@ -39,11 +39,29 @@ import type { AlertGroup, Incident, SilenceRow } from "./types.ts";
 
 type Queryable = Pick<DbClient, "query">;
 
+/**
+ * The batch's advisory locks ($1, sorted: deadlock-free against every other holder; $2 marks the
+ * ones taken shared), then the silences not yet ended at $3. The full path takes every lock
+ * exclusively; count-only repeats take their groups shared (see writeCountOnlyRepeats).
+ */
 const LOCK_AND_SILENCES = `
   select * from silences
-   where ends_at > $2
-     and (select count(pg_advisory_xact_lock(l)) from unnest($1::bigint[]) as l) >= 0
+   where ends_at > $3
+     and (select count(case when shared then pg_advisory_xact_lock_shared(l) else pg_advisory_xact_lock(l) end)
+            from unnest($1::bigint[], $2::bool[]) as x(l, shared)) >= 0
    order by ends_at, id`;
+
+/** `execute pw_ingest_lock(...)` for these lock names (exclusive, and shared: false when both). */
+function lockStatement(exclusive: Iterable<string>, shared: Iterable<string>, now: Date): string {
+  const locks = new Map<bigint, boolean>();
+  for (const name of shared) locks.set(lockId(name), true);
+  for (const name of exclusive) locks.set(lockId(name), false);
+  const ids = [...locks.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return (
+    `execute pw_ingest_lock(array[${ids.join(",")}]::bigint[], ` +
+    `array[${ids.map((id) => locks.get(id)).join(",")}]::bool[], ${sqlText(now.toISOString())})`
+  );
+}
 
 const ROWS_AND_GROUPS = `
   with a as (
@@ -141,13 +159,11 @@ export async function beginLockAndRead(
   } = { lockGroups: true },
 ): Promise<LockedRead> {
   await ensurePrepared(client);
-  const ids = [...new Set([...names].map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const reads = opts.lockGroups
     ? `execute pw_ingest_read(${sqlTextArray(keys)}, ${sqlTextArray(groupIds)})`
     : `execute pw_ingest_rows(${sqlTextArray(keys)});\nexecute pw_ingest_groups(${sqlTextArray(groupIds)})`;
   const text =
-    `${opts.rollbackFirst ? "rollback;\n" : ""}begin;\n` +
-    `execute pw_ingest_lock(array[${ids.join(",")}]::bigint[], ${sqlText(now.toISOString())});\n${reads}`;
+    `${opts.rollbackFirst ? "rollback;\n" : ""}begin;\n` + `${lockStatement(names, [], now)};\n${reads}`;
   const results = (await client.query(text)) as unknown as QueryResult[];
   const first = opts.rollbackFirst ? 1 : 0;
   const silences = (results[first + 1]!.rows as SilenceDbRow[]).map(toSilence);
@@ -257,19 +273,6 @@ export async function writeBatch(
 // ---- count-only repeats (fast-repeat.ts) -------------------------------------------------------
 
 /**
- * The batch's advisory locks, taken in one sorted order (deadlock-free against every other
- * holder): its keys exclusively, as the full path takes them, and its groups shared. A group's exclusive holders are the ones that change it (a flush, an acknowledge, a
- * batch of the full path that marks it changed), so count-only repeats of one group run side by
- * side while none of those can be under way. Returns the silences not yet ended.
- */
-const REPEAT_LOCKS = `
-  select * from silences
-   where ends_at > $3
-     and (select count(case when shared then pg_advisory_xact_lock_shared(l) else pg_advisory_xact_lock(l) end)
-            from unnest($1::bigint[], $2::bool[]) as x(l, shared)) >= 0
-   order by ends_at, id`;
-
-/**
  * Raises count and last_seen of the open incidents a repeat would change in nothing else, and
  * counts the firings; a row that fails any condition is left alone and its alerts take the full
  * path. The conditions are those under which the full pipeline's repeat writes only count and
@@ -277,7 +280,7 @@ const REPEAT_LOCKS = `
  * notified within the dedup window), in its group's current open epoch with a flush already
  * pending (so marking the group changed changes nothing), and pitwall's view of the silences
  * ($6/$7: the ids and ends of those not yet ended, with which pitwall checked the alerts) still
- * current — otherwise nothing is written. Its own statement, after the locks (REPEAT_LOCKS): its
+ * current — otherwise nothing is written. Its own statement, after the locks (LOCK_AND_SILENCES, groups shared): its
  * snapshot sees every batch, flush and action that held them committed; a row changed since (an
  * acknowledge, an escalation) is re-checked by Postgres against these conditions before it is
  * written.
@@ -349,14 +352,13 @@ export async function writeCountOnlyRepeats(
   batch: CountOnlyRepeats,
 ): Promise<CountOnlyOutcome> {
   await ensurePrepared(client);
-  const locks = new Map<bigint, boolean>();
-  for (const key of batch.keys) locks.set(lockId(keyLock(key)), false);
-  for (const id of new Set(batch.groupIds)) locks.set(lockId(groupLock(id)), true);
-  const order = [...locks.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Keys exclusively, as the full path takes them; groups shared: a group's exclusive holders
+  // are the ones that change it (a flush, an acknowledge, a full-path batch that marks it
+  // changed), so count-only repeats of one group run side by side while none of those can.
+  const locks = lockStatement(batch.keys.map(keyLock), batch.groupIds.map(groupLock), batch.now);
   const time = (d: Date) => sqlText(d.toISOString());
   const text =
-    `begin;\nexecute pw_repeat_locks(array[${order.join(",")}]::bigint[], ` +
-    `array[${order.map((id) => locks.get(id)).join(",")}]::bool[], ${time(batch.now)});\n` +
+    `begin;\n${locks};\n` +
     `execute pw_repeat_update(${sqlTextArray(batch.keys)}, ${sqlTextArray(batch.hashes)}, ` +
     `array[${batch.deltas.join(",")}]::int[], ${time(batch.now)}, ${time(batch.notifiedAfter)}, ` +
     `${sqlTextArray(batch.silences.map((s) => s.id))}, ` +
@@ -377,12 +379,11 @@ export async function writeCountOnlyRepeats(
  * before an error is completed rather than refused.
  */
 const INGEST_STATEMENTS: ReadonlyArray<readonly [name: string, types: string, text: string]> = [
-  ["pw_ingest_lock", "bigint[], timestamptz", LOCK_AND_SILENCES],
+  ["pw_ingest_lock", "bigint[], bool[], timestamptz", LOCK_AND_SILENCES],
   ["pw_ingest_read", "text[], text[]", ROWS_AND_GROUPS],
   ["pw_ingest_rows", "text[]", ROWS],
   ["pw_ingest_groups", "text[]", GROUPS],
   ["pw_ingest_write", "jsonb, jsonb, jsonb, jsonb", WRITE_BATCH],
-  ["pw_repeat_locks", "bigint[], bool[], timestamptz", REPEAT_LOCKS],
   [
     "pw_repeat_update",
     "text[], text[], int[], timestamptz, timestamptz, text[], timestamptz[], text[]",
