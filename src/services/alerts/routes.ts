@@ -4,7 +4,7 @@
  * committed; a database that cannot commit answers 503 (the error handler maps it), so nothing
  * is acknowledged that was not stored.
  */
-import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { alertsBodySchema, mapAlertmanagerWebhook } from "../../guards/alerts/index.ts";
 import { requireScope } from "../../http/auth.ts";
@@ -50,30 +50,15 @@ function decodeCursor(cursor: string): number {
 /** Seconds an overloaded ingest asks senders to wait. */
 const OVERLOADED_RETRY_AFTER_S = 1;
 
-/** Refusals while overloaded, logged as one warning per interval rather than one per request. */
-const OVERLOAD_LOG_INTERVAL_MS = 10_000;
-const overload = { refused: 0, loggedAt: 0 };
-
-/** The service's ingest; a full queue is a 503 the sender can retry (nothing was taken). */
-async function ingest(
-  service: AlertsService,
-  items: IngestItem[],
-  log: FastifyBaseLogger,
-): Promise<IngestResult[]> {
+/**
+ * The service's ingest; a full queue is a 503 the sender can retry (nothing was taken). The
+ * service counts and logs the refusals.
+ */
+async function ingest(service: AlertsService, items: IngestItem[]): Promise<IngestResult[]> {
   try {
     return await service.ingest(items);
   } catch (err) {
     if (!(err instanceof BatcherFullError)) throw err;
-    overload.refused += items.length;
-    const now = Date.now();
-    if (now - overload.loggedAt >= OVERLOAD_LOG_INTERVAL_MS) {
-      log.warn(
-        { refused: overload.refused, waiting: err.waiting },
-        "alert ingest overloaded: refusing alerts with 503 until the database catches up",
-      );
-      overload.refused = 0;
-      overload.loggedAt = now;
-    }
     throw new HttpError(
       503,
       "overloaded",
@@ -97,7 +82,6 @@ export function alertsRoutes(service: AlertsService) {
       const results = await ingest(
         service,
         body.alerts.map((input): IngestItem => ({ input, sender, traceId })),
-        request.log,
       );
       reply.code(202);
       return body.batch ? { results } : results[0];
@@ -123,7 +107,6 @@ export function alertsRoutes(service: AlertsService) {
             traceId,
           }),
         ),
-        request.log,
       );
       reply.code(202);
       return { results };

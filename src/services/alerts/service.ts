@@ -89,6 +89,7 @@ export interface ServiceOptions {
 
 /** Alerts waiting for a group commit at most (see batcher.ts `maxQueued`). */
 export const MAX_QUEUED_ALERTS = 10_000;
+const OVERLOAD_LOG_INTERVAL_MS = 10_000;
 
 export function createAlertsService(opts: ServiceOptions): AlertsService {
   const { db, env } = opts;
@@ -118,6 +119,21 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
     // and senders are better told to retry (Alertmanager retries a 503) than kept waiting.
     maxQueued: opts.batch?.maxQueued ?? MAX_QUEUED_ALERTS,
   });
+
+  // Refusals while overloaded: counted each, logged as one warning per interval.
+  const overload = { refused: 0, loggedAt: Number.NEGATIVE_INFINITY };
+  const refused = (alerts: number, waiting: number) => {
+    opts.onRefused?.(alerts);
+    overload.refused += alerts;
+    const now = Date.now();
+    if (now - overload.loggedAt < OVERLOAD_LOG_INTERVAL_MS) return;
+    env.log.warn(
+      { refused: overload.refused, waiting },
+      "alert ingest overloaded: refusing alerts with 503 until the database catches up",
+    );
+    overload.refused = 0;
+    overload.loggedAt = now;
+  };
 
   const systemSender = (source: string): ActorRef => ({ type: "system", id: source, name: source });
 
@@ -159,7 +175,7 @@ export function createAlertsService(opts: ServiceOptions): AlertsService {
     env,
     ingest: (items) =>
       batcher.submit(items).catch((err: unknown) => {
-        if (err instanceof BatcherFullError) opts.onRefused?.(items.length);
+        if (err instanceof BatcherFullError) refused(items.length, err.waiting);
         throw err;
       }),
     ingestWaiting: () => batcher.waiting(),
