@@ -286,23 +286,8 @@ describe("long polling against the Bot API", () => {
   });
 
   it("stop() waits for a handler in flight, then returns", async () => {
-    const b = bot();
-    let enter!: () => void;
-    const entered = new Promise<void>((resolve) => {
-      enter = resolve;
-    });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     // Holds the handler's answer until the test releases it (transformers reach ctx.api too).
-    b.api.config.use(async (prev, method, payload, signal) => {
-      if (method === "sendMessage") {
-        enter();
-        await gate;
-      }
-      return prev(method, payload, signal);
-    });
+    const { b, entered, release } = heldBot();
     const handle = start(b);
     api.injectMessage({ from: viewer, text: "/start" });
     await entered;
