@@ -144,20 +144,8 @@ export async function startTelegramBed(opts: {
   };
 }
 
-/** Polls a condition no event signals (rows, the chat); bounded, never a fixed sleep. */
-export async function until<T>(
-  probe: () => T | Promise<T>,
-  what = "condition",
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Polls a condition no event signals (rows, the chat): the approvals tests' own helper. */
+export { until } from "../services/approvals/support.ts";
 
 /** Button texts of a message's inline keyboard, row by row. */
 export function buttonTexts(message: StoredMessage | undefined): string[][] {
