@@ -14,7 +14,7 @@ import { FAST_LIMITS, FAST_PACING, FAST_RETRY } from "../delivery/support.ts";
 import { startFakeBotApi } from "../fake-bot-api/index.ts";
 import type { FakeBotApi, StoredMessage } from "../fake-bot-api/types.ts";
 import { ADMIN_KEY, bearer, testKeys } from "../http/support.ts";
-import { APPROVALS_CHAT, type FakeClock } from "../services/approvals/support.ts";
+import { APPROVALS_CHAT, type FakeClock, until } from "../services/approvals/support.ts";
 
 /** pitwall's approvals end to end: HTTP app, outbox worker, bot polling the fake Bot API. */
 export interface TelegramBed {
@@ -145,7 +145,7 @@ export async function startTelegramBed(opts: {
 }
 
 /** Polls a condition no event signals (rows, the chat): the approvals tests' own helper. */
-export { until } from "../services/approvals/support.ts";
+export { until };
 
 /** Button texts of a message's inline keyboard, row by row. */
 export function buttonTexts(message: StoredMessage | undefined): string[][] {
