@@ -190,6 +190,9 @@ const EVENT_INPUT = [
 export const FIRING_BIN = (at: string) =>
   `date_bin('15 minutes', ${at}, timestamptz '2000-01-01 00:00:00+00')`;
 
+/** Firings already counted in the bin are added to, never replaced. */
+const ADD_TO_BIN = "on conflict (alert_id, bin) do update set n = alert_firings.n + excluded.n";
+
 const WRITE_BATCH = `
   with upd as (
     update alerts a set ${set(INCIDENT_COLUMNS, "x")}
@@ -222,7 +225,7 @@ const WRITE_BATCH = `
       from jsonb_to_recordset($3::jsonb) as x(${recordType(EVENT_INPUT)})
      where x.kind in ('opened', 'repeated')
      group by 1, 2
-    on conflict (alert_id, bin) do update set n = alert_firings.n + excluded.n
+    ${ADD_TO_BIN}
   )
   select id, key, inserted from ins`;
 
@@ -318,7 +321,7 @@ const REPEAT_UPDATE = `
   ), fir as (
     insert into alert_firings (alert_id, bin, n)
     select id, ${FIRING_BIN("$4")}, d from u
-    on conflict (alert_id, bin) do update set n = alert_firings.n + excluded.n
+    ${ADD_TO_BIN}
   )
   select id, key, count from u`;
 
